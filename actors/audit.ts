@@ -1,0 +1,79 @@
+// The audit log: one row per dispatch, metadata only. Argument values never reach it; an
+// egress contributes its method, host, path (no query), status and the names of secrets used.
+import type { EgressMeta } from "../isolates/egress-pipe";
+import type { Caller, CapabilityKind } from "./dispatch-types";
+
+export type AuditRow = {
+  seq: number;
+  at: string;
+  capability: string;
+  method: string;
+  kind: CapabilityKind;
+  caller: string;
+  outcome: "ok" | "error";
+  durationMs: number;
+  errorCode: string | null;
+  egress: (Omit<EgressMeta, "secrets"> & { secrets: string[] }) | null;
+};
+
+export type AuditEntry = {
+  capability: string;
+  method: string;
+  kind: CapabilityKind;
+  caller: Caller;
+  outcome: "ok" | "error";
+  durationMs: number;
+  errorCode?: string;
+  egress?: EgressMeta;
+};
+
+export function callerLabel(c: Caller): string {
+  return `${c.kind}:${c.id}`;
+}
+
+export function writeAudit(sql: SqlStorage, e: AuditEntry): void {
+  sql.exec(
+    `INSERT INTO audit (at, capability, method, kind, caller, outcome, duration_ms, error_code,
+                        egress_method, egress_host, egress_path, egress_status, secrets)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    Date.now(),
+    e.capability,
+    e.method,
+    e.kind,
+    callerLabel(e.caller),
+    e.outcome,
+    e.durationMs,
+    e.errorCode ?? null,
+    e.egress?.method ?? null,
+    e.egress?.host ?? null,
+    e.egress?.path ?? null,
+    e.egress?.status ?? null,
+    e.egress ? JSON.stringify(e.egress.secrets) : null,
+  );
+}
+
+type Raw = {
+  seq: number; at: number; capability: string; method: string; kind: string; caller: string; outcome: string;
+  duration_ms: number; error_code: string | null; egress_method: string | null; egress_host: string | null;
+  egress_path: string | null; egress_status: number | null; secrets: string | null;
+};
+
+export function readAudit(sql: SqlStorage, after: number, limit: number, capability?: string): AuditRow[] {
+  const rows = capability
+    ? sql.exec<Raw>(`SELECT * FROM audit WHERE seq > ? AND capability = ? ORDER BY seq LIMIT ?`, after, capability, limit)
+    : sql.exec<Raw>(`SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit);
+  return rows.toArray().map((r) => ({
+    seq: r.seq,
+    at: new Date(r.at).toISOString(),
+    capability: r.capability,
+    method: r.method,
+    kind: r.kind as CapabilityKind,
+    caller: r.caller,
+    outcome: r.outcome as "ok" | "error",
+    durationMs: r.duration_ms,
+    errorCode: r.error_code,
+    egress: r.egress_host
+      ? { method: r.egress_method!, host: r.egress_host, path: r.egress_path!, status: r.egress_status ?? 0, secrets: JSON.parse(r.secrets ?? "[]") }
+      : null,
+  }));
+}

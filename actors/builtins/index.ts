@@ -1,0 +1,5 @@
+import type { Builtin } from "./builtin";
+import { fetchBuiltin } from "./fetch";
+
+/** The platform's capabilities: always present, the last resort of every resolution. */
+export const BUILTINS: Readonly<Record<string, Builtin>> = { fetch: fetchBuiltin };

@@ -1,0 +1,78 @@
+// A streaming multi-pattern replacer over bytes. It holds back just enough of each chunk's tail
+// (the longest pattern minus one byte) that a match split across chunks is still found, so
+// memory stays bounded by the chunk size plus that tail, whatever the body's length.
+
+export type Replacement = { find: Uint8Array; replace: Uint8Array };
+
+function matchesAt(buf: Uint8Array, pat: Uint8Array, at: number): boolean {
+  if (at + pat.length > buf.length) return false;
+  for (let j = 1; j < pat.length; j++) if (buf[at + j] !== pat[j]) return false;
+  return true;
+}
+
+/** The earliest (then longest) complete match at or after `from`, or null. */
+function nextMatch(buf: Uint8Array, rules: readonly Replacement[], from: number): { at: number; rule: Replacement } | null {
+  let best: { at: number; rule: Replacement } | null = null;
+  for (const rule of rules) {
+    let i = from;
+    while ((i = buf.indexOf(rule.find[0]!, i)) !== -1) {
+      if (best && i > best.at) break;
+      if (matchesAt(buf, rule.find, i)) {
+        if (!best || i < best.at || rule.find.length > best.rule.find.length) best = { at: i, rule };
+        break;
+      }
+      i++;
+    }
+  }
+  return best;
+}
+
+/** Replaces every complete match in `buf`; returns the output and where the unmatched tail starts. */
+function replaceComplete(buf: Uint8Array, rules: readonly Replacement[], keepTail: number): { out: Uint8Array[]; carry: Uint8Array } {
+  const out: Uint8Array[] = [];
+  let pos = 0;
+  for (let m = nextMatch(buf, rules, 0); m; m = nextMatch(buf, rules, pos)) {
+    if (m.at > pos) out.push(buf.subarray(pos, m.at));
+    out.push(m.rule.replace);
+    pos = m.at + m.rule.find.length;
+  }
+  const boundary = Math.max(pos, buf.length - keepTail);
+  if (boundary > pos) out.push(buf.subarray(pos, boundary));
+  return { out, carry: buf.subarray(boundary) };
+}
+
+export function replaceAllBytes(buf: Uint8Array, rules: readonly Replacement[]): Uint8Array {
+  if (rules.length === 0) return buf;
+  const { out } = replaceComplete(buf, rules, 0);
+  return concat(out);
+}
+
+export function byteReplacerStream(rules: readonly Replacement[]): TransformStream<Uint8Array, Uint8Array> {
+  const keepTail = Math.max(0, ...rules.map((r) => r.find.length - 1));
+  let carry = new Uint8Array(0);
+  return new TransformStream({
+    transform(chunk, controller) {
+      const buf = carry.length ? concat([carry, chunk]) : chunk;
+      const { out, carry: rest } = replaceComplete(buf, rules, keepTail);
+      // Copy the carry: `buf` may be the caller's chunk, which it is free to reuse.
+      carry = rest.slice();
+      const merged = concat(out);
+      if (merged.length) controller.enqueue(merged);
+    },
+    flush(controller) {
+      if (carry.length) controller.enqueue(carry);
+    },
+  });
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

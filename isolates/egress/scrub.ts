@@ -1,0 +1,50 @@
+// Scrubbing: every substituted value is taken back out of what the upstream returns, in the
+// forms an echo endpoint is likely to reflect it: raw, JSON-escaped, URL-encoded, base64 and
+// base64url. A marker naming the secret takes its place.
+import { byteReplacerStream, replaceAllBytes, type Replacement } from "./byte-replacer";
+
+export type Substituted = { name: string; value: string };
+
+const enc = new TextEncoder();
+
+function base64(s: string): string {
+  let bin = "";
+  for (const b of enc.encode(s)) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+
+export function scrubRules(used: readonly Substituted[]): Replacement[] {
+  const rules: Replacement[] = [];
+  for (const { name, value } of used) {
+    if (!value) continue;
+    const marker = enc.encode(`[redacted:${name}]`);
+    const b64 = base64(value).replace(/=+$/, "");
+    const forms = new Set([
+      value,
+      JSON.stringify(value).slice(1, -1),
+      encodeURIComponent(value),
+      encodeURIComponent(value).replace(/%20/g, "+"),
+      b64,
+      b64.replace(/\+/g, "-").replace(/\//g, "_"),
+    ]);
+    for (const form of forms) rules.push({ find: enc.encode(form), replace: marker });
+  }
+  // Longest first, so a longer encoded form wins over a raw value it contains.
+  return rules.sort((a, b) => b.find.length - a.find.length);
+}
+
+export function scrubText(text: string, rules: readonly Replacement[]): string {
+  if (rules.length === 0) return text;
+  return new TextDecoder().decode(replaceAllBytes(enc.encode(text), rules));
+}
+
+/** A response safe to hand back: headers and a streaming body with every rule applied. */
+export function scrubResponse(res: Response, rules: readonly Replacement[]): Response {
+  const headers = new Headers();
+  for (const [k, v] of res.headers) headers.append(k, scrubText(v, rules));
+  // The runtime has already decoded the body, and scrubbing changes its length.
+  headers.delete("content-encoding");
+  headers.delete("content-length");
+  const body = res.body && rules.length ? res.body.pipeThrough(byteReplacerStream(rules)) : res.body;
+  return new Response(body, { status: res.status, statusText: res.statusText, headers });
+}

@@ -1,0 +1,41 @@
+// Every input's shape, at the edge. Types inside come from these with z.infer.
+import { z } from "zod";
+import { CapstanError } from "../core/errors";
+import { parseHostBinding } from "../core/host-binding";
+import { SECRET_NAME } from "../core/placeholders";
+import { PROJECT_ID } from "./auth/ids";
+
+export const ProjectName = z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters");
+export const ProjectId = z.string().regex(PROJECT_ID, "is not a project id (prj_…)");
+export const SecretName = z.string().regex(SECRET_NAME, "must be 1-64 characters of A-Z a-z 0-9 _ . -");
+export const SecretValue = z.string().min(1, "must not be empty").max(64 * 1024, "must be at most 64 KiB");
+export const HostBindings = z
+  .array(
+    z.string().superRefine((text, ctx) => {
+      const parsed = parseHostBinding(text);
+      if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed });
+    }),
+  )
+  .min(1, "must name at least one host (secrets are deny-by-default)")
+  .max(32, "may name at most 32 hosts");
+
+export const CreateProjectBody = z.object({ name: ProjectName });
+export const PutSecretBody = z.object({ value: SecretValue, hosts: HostBindings });
+export const SecretOptions = z.object({ hosts: HostBindings });
+
+export const AuditQuery = z
+  .object({
+    after: z.number().int().min(0).optional(),
+    limit: z.number().int().min(1).max(1000).optional(),
+    capability: z.string().max(128).optional(),
+  })
+  .optional();
+
+/** Parses or throws a bad_request whose message names the field that was wrong. */
+export function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = issue.path.length ? `${what}.${issue.path.join(".")}` : what;
+  throw new CapstanError("bad_request", `${path} ${issue.message.replace(/^Invalid input: /, "")}`.trim());
+}
