@@ -16,7 +16,7 @@ export default defineConfig({
     })),
   ],
   test: {
-    globalSetup: ["./test/global-setup.ts"],
+    globalSetup: ["./test/node/global-setup.ts"],
     setupFiles: ["./test/setup.ts"],
     include: ["test/**/*.test.ts"],
     testTimeout: 30_000,

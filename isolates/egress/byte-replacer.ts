@@ -27,16 +27,21 @@ function nextMatch(buf: Uint8Array, rules: readonly Replacement[], from: number)
   return best;
 }
 
-/** Replaces every complete match in `buf`; returns the output and where the unmatched tail starts. */
+/**
+ * Replaces the matches in `buf` that start before its last `keepTail` bytes, and returns the
+ * output and the tail to carry. A match starting inside the tail waits for more data, because
+ * a longer pattern (base64 with its padding, say) may yet match at the same place.
+ */
 function replaceComplete(buf: Uint8Array, rules: readonly Replacement[], keepTail: number): { out: Uint8Array[]; carry: Uint8Array } {
   const out: Uint8Array[] = [];
+  const settled = buf.length - keepTail;
   let pos = 0;
-  for (let m = nextMatch(buf, rules, 0); m; m = nextMatch(buf, rules, pos)) {
+  for (let m = nextMatch(buf, rules, 0); m && (keepTail === 0 || m.at < settled); m = nextMatch(buf, rules, pos)) {
     if (m.at > pos) out.push(buf.subarray(pos, m.at));
     out.push(m.rule.replace);
     pos = m.at + m.rule.find.length;
   }
-  const boundary = Math.max(pos, buf.length - keepTail);
+  const boundary = Math.max(pos, settled);
   if (boundary > pos) out.push(buf.subarray(pos, boundary));
   return { out, carry: buf.subarray(boundary) };
 }
@@ -60,7 +65,7 @@ export function byteReplacerStream(rules: readonly Replacement[]): TransformStre
       if (merged.length) controller.enqueue(merged);
     },
     flush(controller) {
-      if (carry.length) controller.enqueue(carry);
+      if (carry.length) controller.enqueue(replaceAllBytes(carry, rules));
     },
   });
 }

@@ -18,13 +18,17 @@ export function scrubRules(used: readonly Substituted[]): Replacement[] {
   for (const { name, value } of used) {
     if (!value) continue;
     const marker = enc.encode(`[redacted:${name}]`);
-    const b64 = base64(value).replace(/=+$/, "");
+    const padded = base64(value);
+    const b64 = padded.replace(/=+$/, "");
+    // Padded forms are listed too so that, being longer, they win and take their "=" with them.
     const forms = new Set([
       value,
       JSON.stringify(value).slice(1, -1),
       encodeURIComponent(value),
       encodeURIComponent(value).replace(/%20/g, "+"),
+      padded,
       b64,
+      padded.replace(/\+/g, "-").replace(/\//g, "_"),
       b64.replace(/\+/g, "-").replace(/\//g, "_"),
     ]);
     for (const form of forms) rules.push({ find: enc.encode(form), replace: marker });

@@ -2,13 +2,6 @@
 import type { TestProject } from "vitest/node";
 import { startUpstream } from "./upstream";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    upstream: string;
-    otherUpstream: string;
-  }
-}
-
 export default async function setup(project: TestProject) {
   const a = await startUpstream();
   const b = await startUpstream();

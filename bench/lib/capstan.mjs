@@ -1,0 +1,58 @@
+// Capstan as a user meets it: `wrangler dev` of the repo's own wrangler.jsonc with fresh local
+// state, its HTTP API, and a capnweb session over a WebSocket to /rpc.
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { newWebSocketRpcSession } from "capnweb";
+import { runWrangler, startDev } from "./wrangler.mjs";
+
+/**
+ * Applies the D1 migrations into a private persist dir, then starts the Worker on it. The
+ * secrets go in a temporary env file passed with --env-file, which also makes wrangler skip
+ * the repo's own .dev.vars.
+ */
+export async function startCapstan(tmp) {
+  const persist = join(tmp, "capstan-state");
+  const envFile = join(tmp, "capstan.env");
+  const serviceToken = randomBytes(24).toString("hex");
+  const secretsKey = randomBytes(32).toString("base64");
+  await writeFile(envFile, `SERVICE_TOKEN="${serviceToken}"\nSECRETS_KEY="${secretsKey}"\n`, { mode: 0o600 });
+  await runWrangler(
+    ["d1", "migrations", "apply", "DB", "--local", "--config", "wrangler.jsonc", "--persist-to", persist],
+    join(tmp, "capstan-migrations.log"),
+  );
+  const dev = await startDev({
+    name: "capstan",
+    args: ["--config", "wrangler.jsonc", "--persist-to", persist, "--env-file", envFile],
+    logPath: join(tmp, "capstan.log"),
+  });
+  return { ...dev, serviceToken, api: (method, path, opts) => api(dev.url, method, path, opts) };
+}
+
+/** One JSON API call; throws unless the status is the expected one, with the body for context. */
+async function api(base, method, path, { token, body, expect }) {
+  const headers = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (res.status !== expect) throw new Error(`${method} ${path}: expected ${expect}, got ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** A new user, with an API key, owning a new project. */
+export async function newUserAndProject(capstan, projectName) {
+  const { key } = await capstan.api("POST", "/internal/users", { token: capstan.serviceToken, expect: 201 });
+  const { id } = await capstan.api("POST", "/v1/projects", { token: key, body: { name: projectName }, expect: 201 });
+  return { key, projectId: id };
+}
+
+/**
+ * A capnweb session over one WebSocket, authenticated in-band the way a browser does it (no
+ * bearer header, so the main stub is the Gate).
+ */
+export function connectRpc(capstanUrl, key) {
+  const ws = new WebSocket(`${capstanUrl.replace(/^http/, "ws")}/rpc`);
+  const gate = newWebSocketRpcSession(ws);
+  const session = gate.authenticate(key);
+  return { session, close: () => ws.close() };
+}

@@ -1,0 +1,5 @@
+// The scenarios `npm run bench` knows, in the order a full run takes them. A scenario is
+// { name, title, run(infra, options) → { table, json } }; add new ones here.
+import egress from "./egress.mjs";
+
+export const SCENARIOS = [egress];

@@ -1,0 +1,59 @@
+// The streaming halves of the pipe: scrubbing and substitution find a match wherever the chunk
+// boundaries fall, and never expand a value a second time.
+import { describe, expect, it } from "vitest";
+import { scrubRules } from "../isolates/egress/scrub";
+import { byteReplacerStream } from "../isolates/egress/byte-replacer";
+import { substituteStream } from "../isolates/egress/substitute";
+
+const enc = new TextEncoder();
+
+async function run(stream: TransformStream<Uint8Array, Uint8Array>, text: string, cuts: number[]): Promise<string> {
+  const bytes = enc.encode(text);
+  const chunks: Uint8Array[] = [];
+  let last = 0;
+  for (const c of [...cuts, bytes.length]) {
+    chunks.push(bytes.slice(last, c));
+    last = c;
+  }
+  const source = new ReadableStream<Uint8Array>({
+    start(ctl) {
+      for (const c of chunks) ctl.enqueue(c);
+      ctl.close();
+    },
+  });
+  return new Response(source.pipeThrough(stream)).text();
+}
+
+describe("scrubbing", () => {
+  const secret = "s3cr3t/+value";
+  const text = `a ${secret} b ${btoa(secret)} c ${encodeURIComponent(secret)} d`;
+  it("replaces raw, base64 and URL-encoded forms at every split point", async () => {
+    for (let cut = 0; cut <= text.length; cut++) {
+      const out = await run(byteReplacerStream(scrubRules([{ name: "S", value: secret }])), text, [cut]);
+      expect(out).toBe("a [redacted:S] b [redacted:S] c [redacted:S] d");
+    }
+  });
+  it("handles one-byte chunks", async () => {
+    const cuts = [...Array(text.length).keys()].slice(1);
+    expect(await run(byteReplacerStream(scrubRules([{ name: "S", value: secret }])), text, cuts)).toBe("a [redacted:S] b [redacted:S] c [redacted:S] d");
+  });
+});
+
+describe("body substitution", () => {
+  const lookup = async (name: string) => {
+    if (name === "LOOP") return { name, value: 'getSecret("A")', hosts: [] };
+    if (name === "A") return { name, value: 'v"1', hosts: [] };
+    throw new Error(`unknown ${name}`);
+  };
+  const text = `{"a":"getSecret(\\"A\\")","b":"getSecret('A')","loop":"getSecret('LOOP')"}`;
+  it("finds placeholders split across chunks and JSON-escapes the value", async () => {
+    for (let cut = 0; cut <= text.length; cut += 3) {
+      const out = await run(substituteStream("json", lookup), `x getSecret('A') y`, [cut % 19]);
+      expect(out).toBe('x v\\"1 y');
+    }
+  });
+  it("expands one pass only: a value that looks like a placeholder stays as it is", async () => {
+    const out = await run(substituteStream("text", lookup), text, [10, 40]);
+    expect(out).toContain(`"loop":"getSecret("A")"`);
+  });
+});
