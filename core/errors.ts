@@ -17,6 +17,11 @@ export type ErrorCode =
   | "secrets_unavailable"
   | "upstream_unreachable"
   | "capability_unknown"
+  | "capability_failed"
+  | "bad_source"
+  | "cpu_limit"
+  | "timeout"
+  | "shadow_broken"
   | "internal";
 
 const STATUS: Record<ErrorCode, number> = {
@@ -33,6 +38,11 @@ const STATUS: Record<ErrorCode, number> = {
   secrets_unavailable: 503,
   upstream_unreachable: 502,
   capability_unknown: 404,
+  capability_failed: 502,
+  bad_source: 400,
+  cpu_limit: 504,
+  timeout: 504,
+  shadow_broken: 502,
   internal: 500,
 };
 
