@@ -1,15 +1,29 @@
 // ProjectActor: one per project, the single supervisor of every capability call in it. It is
 // reached only through typed Workers-RPC methods; it has no fetch handler and no WebSocket.
+// Every call, from a client, loaded code, a shadow's `next` or another capability, passes
+// through dispatch() and leaves an audit row.
 import { DurableObject } from "cloudflare:workers";
 import { CapstanError, asCapstanError } from "../core/errors";
+import { sourceCapability } from "../isolates/isolate";
+import { packageSourceCapability } from "../isolates/loaded/source-capability";
 import { readAudit, writeAudit, type AuditRow } from "./audit";
 import { BUILTINS } from "./builtins";
 import type { DispatchNote } from "./builtins/builtin";
-import type { Caller } from "./dispatch-types";
+import type { CapabilityKind, Caller } from "./dispatch-types";
+import { resolveLayers, type Layer } from "./registry/layers";
+import { ShadowStacks, type ShadowTarget } from "./registry/shadows";
+import { deleteSource, getSource, listSources, putSource } from "./registry/source-store";
 import { migrate } from "./schema";
+
+export type CapabilityInfo = { name: string; kind: CapabilityKind; description: string; version: number; depth: number; methods: string[] };
+
+/** Wall-clock bound on one call into loaded code (async waits; loops are bounded in the isolate). */
+const SOURCE_CALL_TIMEOUT_MS = 30_000;
+const CAPABILITY_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 export class ProjectActor extends DurableObject<Env> {
   readonly projectId: string;
+  readonly #shadows = new ShadowStacks();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -24,19 +38,79 @@ export class ProjectActor extends DurableObject<Env> {
   async dispatch(capability: string, method: string, args: unknown[], caller: Caller): Promise<unknown> {
     const started = performance.now();
     const note: DispatchNote = {};
-    const builtin = BUILTINS[capability];
+    let kind: CapabilityKind = "builtin";
     try {
-      if (!builtin) throw new CapstanError("capability_unknown", `no capability named "${capability}" in this project`);
-      const fn = builtin.methods[method];
-      if (!fn) throw new CapstanError("capability_unknown", `capability "${capability}" has no method "${method}"`);
-      const result = await fn({ projectId: this.projectId, exports: this.ctx.exports }, args, note);
-      this.#audit(capability, method, caller, started, note);
+      const layers = this.#layers(capability);
+      if (layers.length === 0) throw new CapstanError("capability_unknown", `no capability named "${capability}" in this project`);
+      kind = layers[0]!.kind;
+      const result = await this.#run(layers, 0, capability, method, args, note);
+      this.#audit(capability, method, kind, caller, started, note);
       return result;
     } catch (err) {
       const e = asCapstanError(err);
-      this.#audit(capability, method, caller, started, note, e.code);
+      this.#audit(capability, method, kind, caller, started, note, e.code);
       throw e;
     }
+  }
+
+  capabilities(): CapabilityInfo[] {
+    const out = new Map<string, CapabilityInfo>();
+    for (const [name, b] of Object.entries(BUILTINS)) {
+      out.set(name, { name, kind: "builtin", description: b.description, version: 1, depth: 0, methods: Object.keys(b.methods) });
+    }
+    for (const s of listSources(this.ctx.storage.sql)) {
+      out.set(s.name, { name: s.name, kind: "source", description: s.description, version: s.version, depth: 0, methods: s.methods });
+    }
+    for (const name of this.#shadows.names()) {
+      const base = out.get(name);
+      out.set(name, { name, kind: "shadow", description: base?.description ?? "", version: base?.version ?? 0, depth: this.#shadows.depth(name), methods: base?.methods ?? [] });
+    }
+    return [...out.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Validates by loading it; stores nothing unless the loader accepts it and it exports a function. */
+  async define(name: string, source: string, description: string): Promise<CapabilityInfo> {
+    if (!CAPABILITY_NAME.test(name)) throw new CapstanError("bad_request", "name must be a letter then up to 63 of A-Z a-z 0-9 _ . -");
+    if (name in BUILTINS) throw new CapstanError("conflict", `"${name}" is a built-in capability; shadow it instead of defining it`);
+    packageSourceCapability(name, source);
+    const hash = await sha256Hex(source);
+    let methods: string[];
+    try {
+      methods = await sourceCapability(this.env, this.projectId, name, hash, source).methods();
+    } catch (err) {
+      throw new CapstanError("bad_source", `source of "${name}" did not load: ${(err as Error).message}`);
+    }
+    if (methods.length === 0) throw new CapstanError("bad_source", `source of "${name}" exports no functions`);
+    const version = putSource(this.ctx.storage.sql, { name, description, source, hash, methods });
+    return { name, kind: "source", description, version, depth: this.#shadows.depth(name), methods };
+  }
+
+  remove(name: string): void {
+    if (!deleteSource(this.ctx.storage.sql, name)) throw new CapstanError("not_found", `no source capability named "${name}"`);
+  }
+
+  installShadow(name: string, owner: string, target: ShadowTarget): { id: string; name: string } {
+    if (!CAPABILITY_NAME.test(name)) throw new CapstanError("bad_request", "name must be a letter then up to 63 of A-Z a-z 0-9 _ . -");
+    // A stub received as an argument is released when the call returns unless it is duplicated.
+    const kept = target.dup ? target.dup() : target;
+    const shadow = this.#shadows.push(name, owner, kept);
+    return { id: shadow.id, name };
+  }
+
+  /** Only the session that installed a shadow may revoke it. */
+  revokeShadow(id: string, owner: string): void {
+    const shadow = this.#shadows.find(id);
+    if (!shadow || shadow.owner !== owner) throw new CapstanError("not_found", `no shadow "${id}" installed by this session`);
+    this.#shadows.remove(id);
+  }
+
+  /** Called by the front door when the installing session breaks. */
+  dropSessionShadows(owner: string): number {
+    let n = 0;
+    for (const name of this.#shadows.names()) {
+      for (const s of this.#shadows.layers(name)) if (s.owner === owner && this.#shadows.remove(s.id)) n++;
+    }
+    return n;
   }
 
   audit(options: { after?: number; limit?: number; capability?: string } = {}): AuditRow[] {
@@ -44,11 +118,49 @@ export class ProjectActor extends DurableObject<Env> {
     return readAudit(this.ctx.storage.sql, options.after ?? 0, limit, options.capability);
   }
 
-  #audit(capability: string, method: string, caller: Caller, started: number, note: DispatchNote, errorCode?: string): void {
+  #layers(capability: string): Layer[] {
+    return resolveLayers(this.#shadows.layers(capability), getSource(this.ctx.storage.sql, capability), BUILTINS[capability]);
+  }
+
+  async #run(layers: Layer[], i: number, capability: string, method: string, args: unknown[], note: DispatchNote): Promise<unknown> {
+    const layer = layers[i];
+    if (!layer) throw new CapstanError("capability_unknown", `nothing beneath the shadows of "${capability}" to pass the call to`);
+    switch (layer.kind) {
+      case "builtin": {
+        const fn = layer.builtin.methods[method];
+        if (!fn) throw new CapstanError("capability_unknown", `capability "${capability}" has no method "${method}"`);
+        return fn({ projectId: this.projectId, exports: this.ctx.exports }, args, note);
+      }
+      case "source": {
+        const { def } = layer;
+        if (!def.methods.includes(method)) throw new CapstanError("capability_unknown", `capability "${capability}" has no method "${method}"`);
+        const entry = sourceCapability(this.env, this.projectId, def.name, def.hash, def.source);
+        return withTimeout(entry.invoke(method, args), SOURCE_CALL_TIMEOUT_MS, `${capability}.${method}`);
+      }
+      case "shadow": {
+        const next = (...nextArgs: unknown[]) => this.#run(layers, i + 1, capability, method, nextArgs, note);
+        try {
+          return await layer.shadow.target.invoke(method, args, next);
+        } catch (err) {
+          // Any failed call counts as broken: the shadow is removed, so the next call falls back.
+          this.#shadows.remove(layer.shadow.id);
+          const e = asCapstanError(err);
+          const gone = e.code === "shadow_broken" || e.code === "internal";
+          // A vanished shadow is skipped for this call too, when the call can be replayed (no
+          // request body already handed to it). A shadow that answered with an error is not
+          // skipped: that would bypass whatever it meant to refuse.
+          if (gone && canReplay(args)) return this.#run(layers, i + 1, capability, method, args, note);
+          throw gone ? new CapstanError("shadow_broken", `the shadow of "${capability}" went away mid-call`) : e;
+        }
+      }
+    }
+  }
+
+  #audit(capability: string, method: string, kind: CapabilityKind, caller: Caller, started: number, note: DispatchNote, errorCode?: string): void {
     writeAudit(this.ctx.storage.sql, {
       capability,
       method,
-      kind: "builtin",
+      kind,
       caller,
       outcome: errorCode ? "error" : "ok",
       durationMs: performance.now() - started,
@@ -56,4 +168,25 @@ export class ProjectActor extends DurableObject<Env> {
       egress: note.egress,
     });
   }
+}
+
+function canReplay(args: unknown[]): boolean {
+  return !args.some((a) => a instanceof Request && a.body !== null);
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer = 0;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CapstanError("timeout", `${what} did not finish within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

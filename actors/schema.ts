@@ -16,6 +16,15 @@ const STEPS: string[] = [
      egress_status INTEGER,
      secrets TEXT
    )`,
+  `CREATE TABLE source_capabilities (
+     name TEXT PRIMARY KEY,
+     description TEXT NOT NULL,
+     source TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     methods TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   )`,
 ];
 
 export function migrate(sql: SqlStorage): void {

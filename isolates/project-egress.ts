@@ -1,22 +1,37 @@
-// ProjectEgress: the globalOutbound of every loaded isolate, and the project handle in its env.
-// A plain fetch() from loaded code arrives here and becomes a dispatch of the project's `fetch`
-// capability, so policy, shadows, substitution and audit apply to it like to any other call.
-// Identity comes from props, which only isolates/isolate.ts sets.
+// ProjectEgress: the project handle of loaded code. It is both the isolate's globalOutbound
+// (a plain fetch() arrives in `fetch` and becomes a dispatch of the project's `fetch`
+// capability) and `env.PROJECT` (call a capability, list them). Every path is a dispatch by
+// the ProjectActor, so policy, shadows, substitution and audit apply. Identity comes from
+// props, which only isolates/isolate.ts sets.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { asCapstanError } from "../core/errors";
+import { CapstanError, asCapstanError } from "../core/errors";
 import type { Caller } from "../actors/dispatch-types";
 
 export type ProjectEgressProps = { projectId: string; caller: Caller };
 
 export class ProjectEgress extends WorkerEntrypoint<Env, ProjectEgressProps> {
+  #actor() {
+    const { projectId } = this.ctx.props;
+    return this.env.PROJECT_ACTOR.get(this.env.PROJECT_ACTOR.idFromName(projectId));
+  }
+
   override async fetch(request: Request): Promise<Response> {
-    const { projectId, caller } = this.ctx.props;
-    const actor = this.env.PROJECT_ACTOR.get(this.env.PROJECT_ACTOR.idFromName(projectId));
     try {
-      return (await actor.dispatch("fetch", "fetch", [request], caller)) as Response;
+      return (await this.#actor().dispatch("fetch", "fetch", [request], this.ctx.props.caller)) as Response;
     } catch (err) {
       // Loaded code sees a refusal as a failed fetch, with the code and message intact.
       throw new TypeError(asCapstanError(err).message);
     }
+  }
+
+  async call(capability: unknown, method: unknown, args: unknown): Promise<unknown> {
+    if (typeof capability !== "string" || typeof method !== "string" || !Array.isArray(args)) {
+      throw new CapstanError("bad_request", "call(capability, method, ...args) takes two strings and then the arguments");
+    }
+    return this.#actor().dispatch(capability, method, args, this.ctx.props.caller);
+  }
+
+  capabilities() {
+    return this.#actor().capabilities();
   }
 }

@@ -11,10 +11,10 @@ export { EgressPipe } from "../isolates/egress-pipe";
 export { ProjectEgress } from "../isolates/project-egress";
 
 export default {
-  async fetch(request, env): Promise<Response> {
+  async fetch(request, env, ctx): Promise<Response> {
     try {
       const path = new URL(request.url).pathname;
-      if (path === "/rpc") return await rpcRoute(env, request);
+      if (path === "/rpc") return await rpcRoute(env, request, ctx);
       const m = httpRoutes(env).match(request);
       if (!m) throw new CapstanError("not_found", `no route for ${request.method} ${path}`);
       return await m.handler(request, m.params);

@@ -23,6 +23,13 @@ export const CreateProjectBody = z.object({ name: ProjectName });
 export const PutSecretBody = z.object({ value: SecretValue, hosts: HostBindings });
 export const SecretOptions = z.object({ hosts: HostBindings });
 
+export const CapabilityName = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, "must be a letter then up to 63 of A-Z a-z 0-9 _ . -");
+export const MethodName = z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/, "must be a JavaScript identifier");
+export const DefineOptions = z.object({
+  source: z.string().min(1, "must not be empty").max(256 * 1024, "must be at most 256 KiB"),
+  description: z.string().max(500, "must be at most 500 characters").optional(),
+});
+
 export const AuditQuery = z
   .object({
     after: z.number().int().min(0).optional(),

@@ -8,8 +8,8 @@ import { rpcError } from "../rpc/errors";
  * connect and the main stub is the Session; without one the main stub is the Gate, whose only
  * method is authenticate(token) (for browsers, which cannot set headers on a WebSocket).
  */
-export async function rpcRoute(env: Env, request: Request): Promise<Response> {
+export async function rpcRoute(env: Env, request: Request, ctx: ExecutionContext): Promise<Response> {
   const token = bearerToken(request);
-  const main = token ? new Session(env, await principalForToken(env, token)) : new Gate(env);
+  const main = token ? new Session(env, ctx, await principalForToken(env, token)) : new Gate(env, ctx);
   return newWorkersRpcResponse(request, main, { onSendError: rpcError });
 }

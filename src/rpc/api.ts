@@ -2,27 +2,30 @@
 // reached with typed Workers RPC. A session is authenticated once, when it starts (law 6):
 // what it can reach afterwards is exactly the stubs it was handed.
 import { RpcTarget } from "capnweb";
+import { CapstanError } from "../../core/errors";
 import type { Caller } from "../../actors/dispatch-types";
 import { mintSessionId } from "../auth/ids";
 import { principalForToken, type Principal } from "../auth/principal";
 import { actorFor, createProject, listProjects, requireMember, type ProjectInfo } from "../projects";
-import { AuditQuery, CreateProjectBody, ProjectId, SecretOptions, parse } from "../schemas";
+import { AuditQuery, CapabilityName, CreateProjectBody, DefineOptions, MethodName, ProjectId, SecretOptions, parse } from "../schemas";
 import { deleteProjectSecret, listProjectSecrets, setProjectSecret } from "../secrets";
+import { capabilityStub } from "./capability-stub";
 import { requestFromFetchArgs } from "./fetch-args";
+import { ShadowBridge } from "./shadow-bridge";
 
 /** The main object of an unauthenticated connection: the one thing it can do is authenticate. */
 export class Gate extends RpcTarget {
-  constructor(private env: Env) {
+  constructor(private env: Env, private ctx: ExecutionContext) {
     super();
   }
   async authenticate(token: unknown): Promise<Session> {
-    return new Session(this.env, await principalForToken(this.env, token));
+    return new Session(this.env, this.ctx, await principalForToken(this.env, token));
   }
 }
 
 export class Session extends RpcTarget {
   readonly #caller: Caller;
-  constructor(private env: Env, private principal: Principal) {
+  constructor(private env: Env, private ctx: ExecutionContext, private principal: Principal) {
     super();
     this.#caller = { kind: "session", id: mintSessionId() };
   }
@@ -37,13 +40,16 @@ export class Session extends RpcTarget {
   }
   async project(id: unknown): Promise<Project> {
     const info = await requireMember(this.env, this.principal, parse(ProjectId, id, "id"));
-    return new Project(this.env, info, this.#caller);
+    return new Project(this.env, this.ctx, info, this.#caller);
   }
 }
 
 export class Project extends RpcTarget {
-  constructor(private env: Env, private info: ProjectInfo, private caller: Caller) {
+  constructor(private env: Env, private ctx: ExecutionContext, private info: ProjectInfo, private caller: Caller) {
     super();
+  }
+  #actor() {
+    return actorFor(this.env, this.info.id);
   }
   get id(): string {
     return this.info.id;
@@ -53,7 +59,43 @@ export class Project extends RpcTarget {
   }
   async fetch(input: unknown, init?: unknown): Promise<Response> {
     const request = requestFromFetchArgs(input, init);
-    return (await actorFor(this.env, this.info.id).dispatch("fetch", "fetch", [request], this.caller)) as Response;
+    return (await this.#actor().dispatch("fetch", "fetch", [request], this.caller)) as Response;
+  }
+  capabilities() {
+    return this.#actor().capabilities();
+  }
+  define(name: unknown, options: unknown) {
+    const n = parse(CapabilityName, name, "name");
+    const o = parse(DefineOptions, options, "options");
+    return this.#actor().define(n, o.source, o.description ?? "");
+  }
+  remove(name: unknown): Promise<void> {
+    return this.#actor().remove(parse(CapabilityName, name, "name"));
+  }
+  call(name: unknown, method: unknown, ...args: unknown[]): Promise<unknown> {
+    return this.#actor().dispatch(parse(CapabilityName, name, "name"), parse(MethodName, method, "method"), args, this.caller);
+  }
+  async cap(name: unknown): Promise<RpcTarget> {
+    const n = parse(CapabilityName, name, "name");
+    const info = (await this.#actor().capabilities()).find((c) => c.name === n);
+    if (!info) throw new CapstanError("capability_unknown", `no capability named "${n}" in this project`);
+    return capabilityStub(info.methods, (method, args) => this.#actor().dispatch(n, method, args, this.caller));
+  }
+  /** Installs `target` on top of `name`; the returned handle revokes it. */
+  async shadow(name: unknown, target: unknown): Promise<ShadowHandle> {
+    const n = parse(CapabilityName, name, "name");
+    if (!isStub(target)) throw new CapstanError("bad_request", "target must be an RpcTarget (an object passed by reference)");
+    const owner = this.caller.id;
+    const bridge = new ShadowBridge(target, n, () => {
+      // The installing session broke: its shadows go at once, so the next call falls back.
+      this.ctx.waitUntil(this.#actor().dropSessionShadows(owner).catch(() => 0));
+    });
+    const { id } = await this.#actor().installShadow(n, owner, bridge);
+    return new ShadowHandle(id, n, () => this.#actor().revokeShadow(id, owner));
+  }
+  revokeShadow(id: unknown): Promise<void> {
+    if (typeof id !== "string") throw new CapstanError("bad_request", "id must be a shadow id");
+    return this.#actor().revokeShadow(id, this.caller.id);
   }
   setSecret(name: unknown, value: unknown, options: unknown): Promise<void> {
     const { hosts } = parse(SecretOptions, options, "options");
@@ -66,6 +108,25 @@ export class Project extends RpcTarget {
     return deleteProjectSecret(this.env, this.info.id, name);
   }
   audit(options?: unknown) {
-    return actorFor(this.env, this.info.id).audit(parse(AuditQuery, options, "options") ?? {});
+    return this.#actor().audit(parse(AuditQuery, options, "options") ?? {});
   }
+}
+
+export class ShadowHandle extends RpcTarget {
+  constructor(private shadowId: string, private capability: string, private doRevoke: () => Promise<void>) {
+    super();
+  }
+  get id(): string {
+    return this.shadowId;
+  }
+  get name(): string {
+    return this.capability;
+  }
+  revoke(): Promise<void> {
+    return this.doRevoke();
+  }
+}
+
+function isStub(v: unknown): v is import("capnweb").RpcStub<Record<string, (...a: unknown[]) => Promise<unknown>>> {
+  return (typeof v === "object" || typeof v === "function") && v !== null && typeof (v as { dup?: unknown }).dup === "function";
 }
