@@ -3,6 +3,27 @@
 import type { EgressMeta } from "../isolates/egress-pipe";
 import type { Caller, CapabilityKind } from "./dispatch-types";
 
+export const AUDIT_SCHEMA = [
+  `CREATE TABLE audit (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     capability TEXT NOT NULL,
+     method TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     caller TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     duration_ms REAL NOT NULL,
+     error_code TEXT,
+     egress_method TEXT,
+     egress_host TEXT,
+     egress_path TEXT,
+     egress_status INTEGER,
+     secrets TEXT,
+     args TEXT NOT NULL DEFAULT '[]'
+   )`,
+  `CREATE INDEX audit_capability ON audit (capability, seq)`,
+];
+
 export type AuditRow = {
   seq: number;
   at: string;
@@ -13,6 +34,8 @@ export type AuditRow = {
   outcome: "ok" | "error";
   durationMs: number;
   errorCode: string | null;
+  /** The arguments' shapes and sizes, never their content. */
+  args: string[];
   egress: (Omit<EgressMeta, "secrets"> & { secrets: string[] }) | null;
 };
 
@@ -24,8 +47,22 @@ export type AuditEntry = {
   outcome: "ok" | "error";
   durationMs: number;
   errorCode?: string;
+  args: unknown[];
   egress?: EgressMeta;
 };
+
+/** A shape for the audit: type and size only, because argument values may carry secrets. */
+export function describeArg(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v === "string") return `string(${v.length})`;
+  if (typeof v !== "object") return typeof v;
+  if (v instanceof Request) return `Request(${v.method})`;
+  if (v instanceof Response) return `Response(${v.status})`;
+  if (Array.isArray(v)) return `array(${v.length})`;
+  if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return `bytes(${v.byteLength})`;
+  if (v instanceof ReadableStream) return "stream";
+  return `object(${Object.keys(v).length})`;
+}
 
 export function callerLabel(c: Caller): string {
   return `${c.kind}:${c.id}`;
@@ -34,8 +71,8 @@ export function callerLabel(c: Caller): string {
 export function writeAudit(sql: SqlStorage, e: AuditEntry): void {
   sql.exec(
     `INSERT INTO audit (at, capability, method, kind, caller, outcome, duration_ms, error_code,
-                        egress_method, egress_host, egress_path, egress_status, secrets)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                        egress_method, egress_host, egress_path, egress_status, secrets, args)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     Date.now(),
     e.capability,
     e.method,
@@ -49,13 +86,14 @@ export function writeAudit(sql: SqlStorage, e: AuditEntry): void {
     e.egress?.path ?? null,
     e.egress?.status ?? null,
     e.egress ? JSON.stringify(e.egress.secrets) : null,
+    JSON.stringify(e.args.map(describeArg)),
   );
 }
 
 type Raw = {
   seq: number; at: number; capability: string; method: string; kind: string; caller: string; outcome: string;
   duration_ms: number; error_code: string | null; egress_method: string | null; egress_host: string | null;
-  egress_path: string | null; egress_status: number | null; secrets: string | null;
+  egress_path: string | null; egress_status: number | null; secrets: string | null; args: string;
 };
 
 export function readAudit(sql: SqlStorage, after: number, limit: number, capability?: string): AuditRow[] {
@@ -72,6 +110,7 @@ export function readAudit(sql: SqlStorage, after: number, limit: number, capabil
     outcome: r.outcome as "ok" | "error",
     durationMs: r.duration_ms,
     errorCode: r.error_code,
+    args: JSON.parse(r.args),
     egress: r.egress_host
       ? { method: r.egress_method!, host: r.egress_host, path: r.egress_path!, status: r.egress_status ?? 0, secrets: JSON.parse(r.secrets ?? "[]") }
       : null,

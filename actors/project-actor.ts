@@ -6,13 +6,13 @@ import { DurableObject } from "cloudflare:workers";
 import { CapstanError, asCapstanError } from "../core/errors";
 import { sourceCapability } from "../isolates/isolate";
 import { packageSourceCapability } from "../isolates/loaded/source-capability";
-import { readAudit, writeAudit, type AuditRow } from "./audit";
+import { AUDIT_SCHEMA, readAudit, writeAudit, type AuditRow } from "./audit";
 import { BUILTINS } from "./builtins";
 import type { DispatchNote } from "./builtins/builtin";
 import type { CapabilityKind, Caller } from "./dispatch-types";
 import { resolveLayers, type Layer } from "./registry/layers";
 import { ShadowStacks, type ShadowTarget } from "./registry/shadows";
-import { deleteSource, getSource, listSources, putSource } from "./registry/source-store";
+import { SOURCE_SCHEMA, deleteSource, getSource, listSources, putSource } from "./registry/source-store";
 import { migrate } from "./schema";
 
 export type CapabilityInfo = { name: string; kind: CapabilityKind; description: string; version: number; depth: number; methods: string[] };
@@ -31,7 +31,8 @@ export class ProjectActor extends DurableObject<Env> {
     const name = ctx.id.name;
     if (!name) throw new Error("ProjectActor must be addressed by idFromName(projectId)");
     this.projectId = name;
-    migrate(ctx.storage.sql);
+    migrate(ctx.storage.sql, "audit", AUDIT_SCHEMA);
+    migrate(ctx.storage.sql, "source_capabilities", SOURCE_SCHEMA);
   }
 
   /** The one path every capability call takes: resolve, run, audit. */
@@ -44,11 +45,11 @@ export class ProjectActor extends DurableObject<Env> {
       if (layers.length === 0) throw new CapstanError("capability_unknown", `no capability named "${capability}" in this project`);
       kind = layers[0]!.kind;
       const result = await this.#run(layers, 0, capability, method, args, note);
-      this.#audit(capability, method, kind, caller, started, note);
+      this.#audit(capability, method, args, kind, caller, started, note);
       return result;
     } catch (err) {
       const e = asCapstanError(err);
-      this.#audit(capability, method, kind, caller, started, note, e.code);
+      this.#audit(capability, method, args, kind, caller, started, note, e.code);
       throw e;
     }
   }
@@ -156,10 +157,11 @@ export class ProjectActor extends DurableObject<Env> {
     }
   }
 
-  #audit(capability: string, method: string, kind: CapabilityKind, caller: Caller, started: number, note: DispatchNote, errorCode?: string): void {
+  #audit(capability: string, method: string, args: unknown[], kind: CapabilityKind, caller: Caller, started: number, note: DispatchNote, errorCode?: string): void {
     writeAudit(this.ctx.storage.sql, {
       capability,
       method,
+      args,
       kind,
       caller,
       outcome: errorCode ? "error" : "ok",

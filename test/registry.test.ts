@@ -36,6 +36,9 @@ describe("source capabilities", () => {
       expect(await stub.twice(21)).toBe(42);
       const caps = await p.capabilities();
       expect(caps.map((c) => [c.name, c.kind, c.version])).toEqual([["fetch", "builtin", 1], ["greet", "source", 2]]);
+      const [first] = await p.audit({ capability: "greet" });
+      expect(first).toMatchObject({ method: "hello", kind: "source", outcome: "ok", args: ["string(3)"] });
+      expect(JSON.stringify(first)).not.toContain("ada");
       await p.remove("greet");
       expect(await failure(p.call("greet", "hello", "x"))).toMatchObject({ code: "capability_unknown" });
       expect(await failure(p.remove("greet"))).toMatchObject({ code: "not_found" });

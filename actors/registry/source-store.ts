@@ -10,6 +10,18 @@ export type SourceCapability = {
   version: number;
 };
 
+export const SOURCE_SCHEMA = [
+  `CREATE TABLE source_capabilities (
+     name TEXT PRIMARY KEY,
+     description TEXT NOT NULL,
+     source TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     methods TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   )`,
+];
+
 type Row = { name: string; description: string; source: string; hash: string; methods: string; version: number };
 
 export function getSource(sql: SqlStorage, name: string): SourceCapability | null {
