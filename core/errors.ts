@@ -22,6 +22,7 @@ export type ErrorCode =
   | "cpu_limit"
   | "timeout"
   | "shadow_broken"
+  | "auth_unavailable"
   | "internal";
 
 const STATUS: Record<ErrorCode, number> = {
@@ -43,6 +44,7 @@ const STATUS: Record<ErrorCode, number> = {
   cpu_limit: 504,
   timeout: 504,
   shadow_broken: 502,
+  auth_unavailable: 503,
   internal: 500,
 };
 

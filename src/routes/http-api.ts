@@ -6,13 +6,14 @@ import { actorFor, createProject, listProjects, requireMember } from "../project
 import { Router } from "../router";
 import { AuditQuery, CreateProjectBody, PutSecretBody, parse } from "../schemas";
 import { deleteProjectSecret, listProjectSecrets, setProjectSecret } from "../secrets";
+import { authRoutes } from "./auth";
 
 export function httpRoutes(env: Env): Router {
   const member = async (request: Request, projectId: string) => {
     const who = await requirePrincipal(env, request);
     return requireMember(env, who, projectId);
   };
-  return new Router()
+  return authRoutes(new Router(), env)
     .on("GET", "/healthz", async () => json({ ok: true }))
     .on("POST", "/internal/users", async (request) => {
       await requireServiceToken(env, request);

@@ -1,0 +1,90 @@
+// Membership: a user reaches a project they created or were added to by an owner; anyone else
+// gets 404 everywhere (no existence oracle), and the attempt is audited.
+import { describe, expect, it } from "vitest";
+import { auditCursor, authAudit } from "./auth-helpers";
+import { call, connect, newProject, newUser } from "./helpers";
+
+const addMember = (token: string, projectId: string, body: unknown) =>
+  call(`/v1/projects/${projectId}/members`, { method: "POST", token, body: JSON.stringify(body) });
+
+describe("membership", () => {
+  it("an owner adds a member, who then reaches the project on routes and over capnweb; both are audited", async () => {
+    const alice = await newUser();
+    const bob = await newUser();
+    const project = await newProject(alice.key, "shared");
+    expect((await call(`/v1/projects/${project}/secrets`, { token: bob.key })).status).toBe(404);
+    const res = await addMember(alice.key, project, { userId: bob.userId, role: "member" });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ projectId: project, userId: bob.userId, role: "member" });
+    expect((await call(`/v1/projects/${project}/secrets`, { token: bob.key })).status).toBe(200);
+    const listed = (await (await call("/v1/projects", { token: bob.key })).json()) as { id: string; role: string }[];
+    expect(listed).toEqual([expect.objectContaining({ id: project, role: "member" })]);
+    const { session, close } = await connect(bob.key);
+    try {
+      expect(await session.project(project).listSecrets()).toEqual([]);
+    } finally {
+      close();
+    }
+    expect(await authAudit({ event: "project.created", userId: alice.userId })).toEqual([expect.objectContaining({ projectId: project })]);
+    expect(await authAudit({ event: "member.added", projectId: project })).toEqual([
+      expect.objectContaining({ userId: alice.userId, detail: { member: bob.userId, role: "member" } }),
+    ]);
+  });
+
+  it("a member who is not an owner cannot add members (403: they know it exists); a non-member gets 404", async () => {
+    const alice = await newUser();
+    const bob = await newUser();
+    const carol = await newUser();
+    const project = await newProject(alice.key);
+    await addMember(alice.key, project, { userId: bob.userId, role: "member" });
+    expect((await addMember(bob.key, project, { userId: carol.userId, role: "owner" })).status).toBe(403);
+    expect((await addMember(carol.key, project, { userId: carol.userId, role: "owner" })).status).toBe(404);
+    expect((await call(`/v1/projects/${project}/secrets`, { token: carol.key })).status).toBe(404);
+  });
+
+  it("validates the body, refuses unknown users and duplicates", async () => {
+    const alice = await newUser();
+    const bob = await newUser();
+    const project = await newProject(alice.key);
+    const badRole = await addMember(alice.key, project, { userId: bob.userId, role: "admin" });
+    expect(badRole.status).toBe(400);
+    expect(((await badRole.json()) as { error: { message: string } }).error.message).toMatch(/^body\.role /);
+    expect((await addMember(alice.key, project, { userId: "bob" })).status).toBe(400);
+    expect((await addMember(alice.key, project, { userId: "usr_nosuchuser000000000000", role: "member" })).status).toBe(404);
+    expect((await addMember(alice.key, project, { userId: bob.userId, role: "member" })).status).toBe(201);
+    expect((await addMember(alice.key, project, { userId: bob.userId, role: "owner" })).status).toBe(409);
+    expect((await addMember(alice.key, "not-a-project", { userId: bob.userId, role: "member" })).status).toBe(400);
+  });
+
+  it("answers a cross-project attempt exactly as a missing project, on every route and over capnweb, and audits it", async () => {
+    const alice = await newUser();
+    const mallory = await newUser();
+    const project = await newProject(alice.key);
+    const missing = "prj_doesnotexist000000000";
+    const cursor = await auditCursor();
+    const answers: string[] = [];
+    for (const id of [project, missing]) {
+      for (const [method, path, body] of [
+        ["GET", `/v1/projects/${id}/secrets`, undefined],
+        ["PUT", `/v1/projects/${id}/secrets/S`, JSON.stringify({ value: "v", hosts: ["a.example"] })],
+        ["DELETE", `/v1/projects/${id}/secrets/S`, undefined],
+        ["GET", `/v1/projects/${id}/audit`, undefined],
+        ["POST", `/v1/projects/${id}/members`, JSON.stringify({ userId: mallory.userId, role: "owner" })],
+      ] as const) {
+        const res = await call(path, { method, token: mallory.key, body });
+        expect(res.status, `${method} ${path}`).toBe(404);
+        answers.push((await res.text()).replace(id, "ID"));
+      }
+    }
+    expect(answers.slice(0, 5)).toEqual(answers.slice(5));
+    const { session, close } = await connect(mallory.key);
+    try {
+      await expect(session.project(project).listSecrets()).rejects.toMatchObject({ code: "not_found" });
+    } finally {
+      close();
+    }
+    const rows = (await authAudit({ after: cursor, userId: mallory.userId })).filter((r) => r.projectId === project);
+    expect(rows).toHaveLength(6);
+    expect(rows.every((r) => r.event === "project.refused" && r.reason === "not_a_member")).toBe(true);
+  });
+});
