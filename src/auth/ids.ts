@@ -12,3 +12,4 @@ export const mintKeySecret = () => `cap_${randomPart(32)}`;
 
 export const PROJECT_ID = /^prj_[A-Za-z0-9_-]{16,64}$/;
 export const mintSessionId = () => `ses_${randomPart(12)}`;
+export const mintReplSessionId = () => `rpl_${randomPart(12)}`;

@@ -4,12 +4,13 @@
 import { RpcTarget } from "capnweb";
 import { CapstanError } from "../../core/errors";
 import type { Caller } from "../../actors/dispatch-types";
-import { mintSessionId } from "../auth/ids";
+import { mintReplSessionId, mintSessionId } from "../auth/ids";
 import { principalForToken, type Principal } from "../auth/principal";
 import { actorFor, createProject, listProjects, requireMember, type ProjectInfo } from "../projects";
-import { AuditQuery, CapabilityName, CreateProjectBody, DefineOptions, MethodName, ProjectId, SecretOptions, parse } from "../schemas";
+import { AuditQuery, CapabilityName, ReplSessionId, CreateProjectBody, DefineOptions, MethodName, ProjectId, SecretOptions, parse } from "../schemas";
 import { deleteProjectSecret, listProjectSecrets, setProjectSecret } from "../secrets";
 import { capabilityStub } from "./capability-stub";
+import { ReplSession } from "./repl-session";
 import { requestFromFetchArgs } from "./fetch-args";
 import { ShadowBridge } from "./shadow-bridge";
 
@@ -40,12 +41,12 @@ export class Session extends RpcTarget {
   }
   async project(id: unknown): Promise<Project> {
     const info = await requireMember(this.env, this.principal, parse(ProjectId, id, "id"));
-    return new Project(this.env, this.ctx, info, this.#caller);
+    return new Project(this.env, this.ctx, info, this.#caller, this.principal.userId);
   }
 }
 
 export class Project extends RpcTarget {
-  constructor(private env: Env, private ctx: ExecutionContext, private info: ProjectInfo, private caller: Caller) {
+  constructor(private env: Env, private ctx: ExecutionContext, private info: ProjectInfo, private caller: Caller, private userId: string) {
     super();
   }
   #actor() {
@@ -106,6 +107,12 @@ export class Project extends RpcTarget {
   }
   deleteSecret(name: unknown): Promise<void> {
     return deleteProjectSecret(this.env, this.info.id, name);
+  }
+  /** A REPL session, new or resumed by id; it belongs to this session's user. */
+  async repl(sessionId?: unknown): Promise<ReplSession> {
+    const id = sessionId === undefined ? mintReplSessionId() : parse(ReplSessionId, sessionId, "sessionId");
+    await this.#actor().replOpen(id, this.userId);
+    return new ReplSession(this.#actor(), id, this.userId);
   }
   audit(options?: unknown) {
     return this.#actor().audit(parse(AuditQuery, options, "options") ?? {});
