@@ -1,6 +1,7 @@
 // `npm run bench` runs every scenario; `npm run bench -- egress` runs the one named. Each
 // scenario prints a markdown table and writes bench/results/<name>.json. All the Workers and
 // servers are started here (through lib/infra.mjs) and stopped here, whatever happens.
+import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -9,6 +10,18 @@ import { readOptions } from "./lib/options.mjs";
 import { SCENARIOS } from "./scenarios/index.mjs";
 
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
+
+/** Which code was measured: the commit, and whether uncommitted edits were part of it. */
+function repoState(ref) {
+  const git = (...args) => execFileSync("git", args, { cwd: fileURLToPath(new URL("..", import.meta.url)), encoding: "utf8" }).trim();
+  try {
+    if (ref) return { commit: git("rev-parse", "--verify", `${ref}^{commit}`), dirty: false, ref };
+    return { commit: git("rev-parse", "HEAD"), dirty: git("status", "--porcelain").length > 0 };
+  } catch {
+    if (ref) throw new Error(`BENCH_REF=${ref} is not a commit in this repository`);
+    return { commit: null, dirty: null };
+  }
+}
 
 function selectScenarios(names) {
   if (!names.length) return SCENARIOS;
@@ -20,9 +33,16 @@ function selectScenarios(names) {
 }
 
 async function main() {
-  const scenarios = selectScenarios(process.argv.slice(2));
-  const options = readOptions();
-  const infra = createInfra();
+  let scenarios, options, repo;
+  try {
+    scenarios = selectScenarios(process.argv.slice(2));
+    options = readOptions();
+    repo = repoState(options.ref); // before any snapshot of the working tree is taken
+  } catch (err) {
+    console.error(`[bench] ${err.message}`);
+    process.exit(2);
+  }
+  const infra = createInfra({ ref: options.ref });
   let stopping = false;
   const stop = async (code, keepTmp) => {
     if (stopping) return;
@@ -49,15 +69,18 @@ async function main() {
         title: scenario.title,
         date: new Date().toISOString(),
         seconds: (Date.now() - started) / 1000,
+        repo,
         machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg() },
         options,
         ...result.json,
+        table: result.table,
       };
       writeFileSync(`${RESULTS}${scenario.name}.json`, `${JSON.stringify(record, null, 2)}\n`);
       console.log(`\n### ${scenario.title}\n\n${result.table}\n`);
       console.error(`[bench] ${scenario.name}: ${record.seconds.toFixed(1)}s, wrote bench/results/${scenario.name}.json`);
     }
   } catch (err) {
+    if (stopping) return; // interrupted: the servers going away is what made the scenario fail
     console.error(`[bench] failed: ${err instanceof Error ? err.stack : err}`);
     await stop(1, true);
   }

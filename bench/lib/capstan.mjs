@@ -4,14 +4,16 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { newWebSocketRpcSession } from "capnweb";
+import { snapshotRepo } from "./snapshot.mjs";
 import { runWrangler, startDev } from "./wrangler.mjs";
 
 /**
- * Applies the D1 migrations into a private persist dir, then starts the Worker on it. The
- * secrets go in a temporary env file passed with --env-file, which also makes wrangler skip
- * the repo's own .dev.vars.
+ * Applies the D1 migrations into a private persist dir, then starts the Worker on it, from a
+ * snapshot of the repo (see snapshot.mjs): the working tree, or commit `ref` if given. The secrets go in a temporary env file passed with
+ * --env-file, which also makes wrangler skip any .dev.vars.
  */
-export async function startCapstan(tmp) {
+export async function startCapstan(tmp, ref) {
+  const cwd = snapshotRepo(join(tmp, "capstan-src"), ref);
   const persist = join(tmp, "capstan-state");
   const envFile = join(tmp, "capstan.env");
   const serviceToken = randomBytes(24).toString("hex");
@@ -20,11 +22,13 @@ export async function startCapstan(tmp) {
   await runWrangler(
     ["d1", "migrations", "apply", "DB", "--local", "--config", "wrangler.jsonc", "--persist-to", persist],
     join(tmp, "capstan-migrations.log"),
+    cwd,
   );
   const dev = await startDev({
     name: "capstan",
     args: ["--config", "wrangler.jsonc", "--persist-to", persist, "--env-file", envFile],
     logPath: join(tmp, "capstan.log"),
+    cwd,
   });
   return { ...dev, serviceToken, api: (method, path, opts) => api(dev.url, method, path, opts) };
 }

@@ -1,6 +1,8 @@
 // Every child process the bench starts is registered here, so that it is killed when the bench
 // ends, fails or is interrupted. wrangler dev starts workerd (and esbuild) under itself, so each
-// child is spawned as the leader of its own process group and the whole group is signalled.
+// child is spawned as the leader of its own process group: the leader is asked to stop first,
+// so that wrangler shuts workerd down and reaps it, and then the whole group is killed in case
+// anything outlived it.
 import { spawn } from "node:child_process";
 
 const live = new Set();
@@ -13,26 +15,25 @@ export function spawnTracked(command, args, options = {}) {
   return child;
 }
 
-function signalGroup(child, signal) {
+function signal(pid, sig) {
   try {
-    process.kill(-child.pid, signal);
+    process.kill(pid, sig);
   } catch {
-    // The group is already gone.
+    // Already gone.
   }
 }
 
-/** Asks each group to stop, then kills whatever is still there after a grace period. */
-export async function stopAll(graceMs = 3000) {
+/** Asks each leader to stop, then kills every group outright after a grace period. */
+export async function stopAll(graceMs = 5000) {
   const children = [...live];
-  for (const c of children) signalGroup(c, "SIGTERM");
+  for (const c of children) signal(c.pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
   while (live.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  // workerd may outlive its wrangler parent; the group kill reaches it even then.
-  for (const c of children) signalGroup(c, "SIGKILL");
+  for (const c of children) signal(-c.pid, "SIGKILL");
   live.clear();
 }
 
 /** Last resort on any exit path: 'exit' handlers must be synchronous, so no grace period. */
 process.on("exit", () => {
-  for (const c of live) signalGroup(c, "SIGKILL");
+  for (const c of live) signal(-c.pid, "SIGKILL");
 });

@@ -10,7 +10,8 @@ import { stopAll } from "./children.mjs";
 import { startUpstream } from "./upstream.mjs";
 import { startDev } from "./wrangler.mjs";
 
-export function createInfra() {
+/** `ref`: measure Capstan as of this git commit instead of the working tree (BENCH_REF). */
+export function createInfra({ ref } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), "capstan-bench-"));
   const closers = [];
   const memo = (start) => {
@@ -24,7 +25,7 @@ export function createInfra() {
       closers.push(u.close);
       return u;
     }),
-    capstan: memo(() => startCapstan(tmp)),
+    capstan: memo(() => startCapstan(tmp, ref)),
     directWorker: memo(() =>
       startDev({
         name: "direct",

@@ -19,5 +19,7 @@ export function readOptions() {
     /** Requests per target for the requests/s figure, run with `concurrency` in flight. */
     throughputRequests: intFromEnv("BENCH_THROUGHPUT_N", 1000),
     throughputRounds: intFromEnv("BENCH_THROUGHPUT_ROUNDS", 4),
+    /** A git commit to measure instead of the working tree, e.g. HEAD while the tree is mid-edit. */
+    ref: process.env.BENCH_REF || null,
   };
 }

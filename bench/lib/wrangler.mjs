@@ -12,27 +12,31 @@ const WRANGLER = fileURLToPath(new URL("../../node_modules/wrangler/bin/wrangler
 // CI=true makes wrangler skip prompts (migrations apply asks for confirmation otherwise);
 // no metrics leave the machine, and Miniflare does not try to download Request.cf data.
 const ENV = { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" };
+const ANSI = /\x1b\[[0-9;]*m/g;
 const LOG_LEVEL = process.env.BENCH_WRANGLER_LOG_LEVEL || "warn";
 
 /** Starts wrangler with its output going to `logPath`; keeps the tail for error messages. */
-function startWrangler(args, logPath) {
-  const child = spawnTracked(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env: ENV, stdio: ["ignore", "pipe", "pipe"] });
+function startWrangler(args, logPath, cwd = ROOT) {
+  const child = spawnTracked(process.execPath, [WRANGLER, ...args], { cwd, env: ENV, stdio: ["ignore", "pipe", "pipe"] });
   const log = createWriteStream(logPath);
   const tail = [];
+  let buildFailed = false;
   const keep = (chunk) => {
-    log.write(chunk);
-    tail.push(...chunk.toString().split("\n").filter(Boolean));
+    const text = chunk.toString().replace(ANSI, ""); // esbuild's errors come coloured regardless
+    log.write(text);
+    buildFailed ||= text.includes("Build failed");
+    tail.push(...text.split("\n").filter(Boolean));
     tail.splice(0, Math.max(0, tail.length - 40));
   };
   child.stdout.on("data", keep);
   child.stderr.on("data", keep);
   child.on("exit", () => log.end());
-  return { child, tail: () => tail.join("\n") };
+  return { child, tail: () => tail.join("\n"), buildFailed: () => buildFailed };
 }
 
 /** Runs a wrangler command to completion; throws with its output when it fails. */
-export function runWrangler(args, logPath) {
-  const { child, tail } = startWrangler(args, logPath);
+export function runWrangler(args, logPath, cwd) {
+  const { child, tail } = startWrangler(args, logPath, cwd);
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("exit", (code, signal) => {
@@ -43,17 +47,18 @@ export function runWrangler(args, logPath) {
 }
 
 /**
- * `wrangler dev` on a free loopback port. `args` are the extra flags (config, persistence, env
- * file). Request logging is turned down because wrangler logs each request in Node, work that
- * is neither the Worker's nor the upstream's.
+ * `wrangler dev` on a free loopback port, run in `cwd`. `args` are the extra flags (config,
+ * persistence, env file). Logging defaults to warnings only, so the log is not a line per
+ * request; BENCH_WRANGLER_LOG_LEVEL=info (or debug) shows more when a run misbehaves.
  */
-export async function startDev({ name, args, logPath, timeoutMs = 120_000 }) {
+export async function startDev({ name, args, logPath, cwd, timeoutMs = 120_000 }) {
   const port = await freePort();
   const inspectorPort = await freePort(); // two dev servers would otherwise both want 9229
-  const { child, tail } = startWrangler(
+  const { child, tail, buildFailed } = startWrangler(
     ["dev", ...args, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
       "--show-interactive-dev-session=false", "--log-level", LOG_LEVEL],
     logPath,
+    cwd,
   );
   const url = `http://127.0.0.1:${port}`;
   console.error(`[bench] ${name}: wrangler dev pid ${child.pid} on ${port}, log ${logPath}`);
@@ -62,6 +67,8 @@ export async function startDev({ name, args, logPath, timeoutMs = 120_000 }) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exited !== null) throw new Error(`${name}: wrangler dev exited (${exited}) before it was ready:\n${tail()}`);
+    // wrangler dev keeps running after a failed build, waiting for an edit; the bench cannot wait.
+    if (buildFailed()) throw new Error(`${name}: the Worker does not build:\n${tail()}`);
     if (await healthy(url)) return { name, url, port, child };
     await new Promise((r) => setTimeout(r, 250));
   }

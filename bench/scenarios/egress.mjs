@@ -4,6 +4,8 @@
 //                EgressPipe with one secret substitution → the same upstream.
 // Both send the same Authorization header value to the upstream; (a) holds the secret itself,
 // (b) sends the placeholder and the EgressPipe substitutes it.
+// A third, latency-only target, GET /healthz on the direct Worker, shows how much of (a) is
+// wrangler dev's own cost of taking an HTTP request, which (b) pays once, for its WebSocket.
 import { randomBytes } from "node:crypto";
 import { connectRpc, newUserAndProject } from "../lib/capstan.mjs";
 import { latency, throughput, warmUp } from "../lib/measure.mjs";
@@ -34,28 +36,38 @@ export default {
       const project = await rpc.session.project(projectId);
       const calls = { direct: 0, capstan: 0 };
       const directUrl = `${direct.url}/?url=${encodeURIComponent(`${upstream.url}/direct`)}`;
-      const targets = [
-        {
-          key: "direct",
-          once: async () => {
-            const res = await fetch(directUrl, { headers: { authorization: realAuth } });
-            expectBody("direct", res.status, await res.text());
-            calls.direct++;
-          },
+      const a = {
+        key: "direct",
+        once: async () => {
+          const res = await fetch(directUrl, { headers: { authorization: realAuth } });
+          expectBody("direct", res.status, await res.text());
+          calls.direct++;
         },
-        {
-          key: "capstan",
-          once: async () => {
-            const res = await project.fetch(`${upstream.url}/capstan`, { headers: { authorization: PLACEHOLDER_AUTH } });
-            expectBody("capstan", res.status, await res.text());
-            calls.capstan++;
-          },
+      };
+      const b = {
+        key: "capstan",
+        once: async () => {
+          const res = await project.fetch(`${upstream.url}/capstan`, { headers: { authorization: PLACEHOLDER_AUTH } });
+          expectBody("capstan", res.status, await res.text());
+          calls.capstan++;
         },
-      ];
+      };
+      const floor = {
+        key: "floor",
+        once: async () => {
+          const res = await fetch(`${direct.url}/healthz`);
+          if (res.status !== 200) throw new Error(`floor: GET /healthz answered ${res.status}`);
+          await res.text();
+        },
+      };
 
-      await warmUp(targets, opts.warmup);
-      const samples = await latency(targets, { iterations: opts.iterations, roundSize: opts.roundSize });
-      const rates = await throughput(targets, {
+      const phase = (what) => console.error(`[bench] egress: ${what} (so far ${calls.direct} direct, ${calls.capstan} capstan)`);
+      phase("warm-up");
+      await warmUp([a, b, floor], opts.warmup);
+      phase("latency");
+      const samples = await latency([a, b, floor], { iterations: opts.iterations, roundSize: opts.roundSize });
+      phase("throughput");
+      const rates = await throughput([a, b], {
         requests: opts.throughputRequests,
         concurrency: opts.concurrency,
         rounds: opts.throughputRounds,
@@ -84,20 +96,28 @@ function expectBody(which, status, text) {
 function report(samples, rates, opts, checks) {
   const a = { latencyMs: summarise(samples.direct), throughput: rates.direct };
   const b = { latencyMs: summarise(samples.capstan), throughput: rates.capstan };
+  const floor = { latencyMs: summarise(samples.floor) };
   const ratios = {
     p50: ratio(b.latencyMs.p50, a.latencyMs.p50),
     p95: ratio(b.latencyMs.p95, a.latencyMs.p95),
     p99: ratio(b.latencyMs.p99, a.latencyMs.p99),
     rps: ratio(b.throughput.rps, a.throughput.rps),
   };
-  const row = (label, s) => [label, fmt.ms(s.latencyMs.p50), fmt.ms(s.latencyMs.p95), fmt.ms(s.latencyMs.p99), fmt.rps(s.throughput.rps)];
+  const addedMs = {
+    p50: b.latencyMs.p50 - a.latencyMs.p50,
+    p95: b.latencyMs.p95 - a.latencyMs.p95,
+    p99: b.latencyMs.p99 - a.latencyMs.p99,
+  };
+  const lat = (s) => [fmt.ms(s.latencyMs.p50), fmt.ms(s.latencyMs.p95), fmt.ms(s.latencyMs.p99)];
   const table = markdownTable(
     ["path", "p50 ms", "p95 ms", "p99 ms", `req/s (${opts.concurrency} in flight)`],
     [
-      row("(a) direct Worker → upstream", a),
-      row("(b) Capstan project.fetch → upstream", b),
-      ["b/a", fmt.x(ratios.p50), fmt.x(ratios.p95), fmt.x(ratios.p99), fmt.x(ratios.rps)],
+      ["(a) direct Worker → upstream", ...lat(a), fmt.rps(a.throughput.rps)],
+      ["(b) Capstan project.fetch → upstream", ...lat(b), fmt.rps(b.throughput.rps)],
+      ["**b/a**", fmt.x(ratios.p50), fmt.x(ratios.p95), fmt.x(ratios.p99), fmt.x(ratios.rps)],
+      ["b − a (ms added by Capstan)", fmt.ms(addedMs.p50), fmt.ms(addedMs.p95), fmt.ms(addedMs.p99), "–"],
+      ["floor: GET /healthz on (a)'s Worker", ...lat(floor), "–"],
     ],
   );
-  return { table, json: { a, b, ratios, checks } };
+  return { table, json: { a, b, floor, ratios, addedMs, checks } };
 }
