@@ -49,8 +49,10 @@ export class Project extends RpcTarget {
   constructor(private env: Env, private ctx: ExecutionContext, private info: ProjectInfo, private caller: Caller, private userId: string) {
     super();
   }
+  #stub: ReturnType<typeof actorFor> | null = null;
+  /** One stub per Project: a stub is a connection, and making one per call costs a hop's setup. */
   #actor() {
-    return actorFor(this.env, this.info.id);
+    return (this.#stub ??= actorFor(this.env, this.info.id));
   }
   get id(): string {
     return this.info.id;
