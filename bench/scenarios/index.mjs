@@ -2,5 +2,6 @@
 // { name, title, run(infra, options) → { table, json } }; add new ones here.
 import calls from "./calls.mjs";
 import egress from "./egress.mjs";
+import repl from "./repl.mjs";
 
-export const SCENARIOS = [egress, calls];
+export const SCENARIOS = [egress, calls, repl];
