@@ -63,6 +63,21 @@ export class ProjectActor extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Many dispatches in one RPC (see src/rpc/dispatch-batcher.ts). Each is dispatched and audited
+   * on its own, concurrently; errors come back as their wire form, one per call.
+   */
+  async dispatchMany(calls: { capability: string; method: string; args: unknown[]; caller: Caller }[]): Promise<({ ok: true; value: unknown } | { ok: false; error: string })[]> {
+    return Promise.all(
+      calls.map((c) =>
+        this.dispatch(c.capability, c.method, c.args, c.caller).then(
+          (value) => ({ ok: true as const, value }),
+          (err) => ({ ok: false as const, error: asCapstanError(err).message }),
+        ),
+      ),
+    );
+  }
+
   capabilities(): CapabilityInfo[] {
     const out = new Map<string, CapabilityInfo>();
     for (const [name, b] of Object.entries(BUILTINS)) {

@@ -35,7 +35,7 @@ export default {
 
       await warmUp([a, b, floor], opts.warmup);
       const samples = await latency([a, b, floor], { iterations: opts.iterations, roundSize: opts.roundSize });
-      const rates = await throughput([a, b], { requests: Math.max(opts.throughputRequests, 2000), concurrency: IN_FLIGHT, rounds: opts.throughputRounds });
+      const rates = await throughput([a, b, floor], { requests: Math.max(opts.throughputRequests, 2000), concurrency: IN_FLIGHT, rounds: opts.throughputRounds });
       return report(samples, rates);
     } finally {
       rpc.close();
@@ -47,7 +47,7 @@ export default {
 function report(samples, rates) {
   const a = { latencyMs: summarise(samples.agents), throughput: rates.agents };
   const b = { latencyMs: summarise(samples.capstan), throughput: rates.capstan };
-  const floor = { latencyMs: summarise(samples.floor) };
+  const floor = { latencyMs: summarise(samples.floor), throughput: rates.floor };
   const ratios = {
     p50: ratio(b.latencyMs.p50, a.latencyMs.p50),
     p95: ratio(b.latencyMs.p95, a.latencyMs.p95),
@@ -61,7 +61,7 @@ function report(samples, rates) {
       ["(a) Agents SDK @callable echo", ...lat(a), fmt.rps(a.throughput.rps)],
       ["(b) Capstan project.call(\"ping\", \"echo\")", ...lat(b), fmt.rps(b.throughput.rps)],
       ["**b/a** (goals: p50 ≤ 1.10×, calls/s ≥ 1.20×)", fmt.x(ratios.p50), fmt.x(ratios.p95), fmt.x(ratios.p99), fmt.x(ratios.rps)],
-      ["floor: capnweb whoami, no actor hop", ...lat(floor), "–"],
+      ["floor: capnweb whoami, no actor hop", ...lat(floor), fmt.rps(floor.throughput.rps)],
     ],
   );
   return { table, json: { a, b, floor, ratios } };

@@ -10,6 +10,7 @@ import { actorFor, createProject, listProjects, requireMember, type ProjectInfo 
 import { AuditQuery, CapabilityName, ReplSessionId, CreateProjectBody, DefineOptions, MethodName, ProjectId, SecretOptions, parse } from "../schemas";
 import { deleteProjectSecret, listProjectSecrets, setProjectSecret } from "../secrets";
 import { capabilityStub } from "./capability-stub";
+import { DispatchBatcher } from "./dispatch-batcher";
 import { ReplSession } from "./repl-session";
 import { requestFromFetchArgs } from "./fetch-args";
 import { ShadowBridge } from "./shadow-bridge";
@@ -54,6 +55,10 @@ export class Project extends RpcTarget {
   #actor() {
     return (this.#stub ??= actorFor(this.env, this.info.id));
   }
+  #batcher = new DispatchBatcher(() => this.#actor());
+  #dispatch(capability: string, method: string, args: unknown[]): Promise<unknown> {
+    return this.#batcher.dispatch({ capability, method, args, caller: this.caller });
+  }
   get id(): string {
     return this.info.id;
   }
@@ -62,7 +67,7 @@ export class Project extends RpcTarget {
   }
   async fetch(input: unknown, init?: unknown): Promise<Response> {
     const request = requestFromFetchArgs(input, init);
-    return (await this.#actor().dispatch("fetch", "fetch", [request], this.caller)) as Response;
+    return (await this.#dispatch("fetch", "fetch", [request])) as Response;
   }
   capabilities() {
     return this.#actor().capabilities();
@@ -76,13 +81,13 @@ export class Project extends RpcTarget {
     return this.#actor().remove(parse(CapabilityName, name, "name"));
   }
   call(name: unknown, method: unknown, ...args: unknown[]): Promise<unknown> {
-    return this.#actor().dispatch(parse(CapabilityName, name, "name"), parse(MethodName, method, "method"), args, this.caller);
+    return this.#dispatch(parse(CapabilityName, name, "name"), parse(MethodName, method, "method"), args);
   }
   async cap(name: unknown): Promise<RpcTarget> {
     const n = parse(CapabilityName, name, "name");
     const info = (await this.#actor().capabilities()).find((c) => c.name === n);
     if (!info) throw new CapstanError("capability_unknown", `no capability named "${n}" in this project`);
-    return capabilityStub(info.methods, (method, args) => this.#actor().dispatch(n, method, args, this.caller));
+    return capabilityStub(info.methods, (method, args) => this.#dispatch(n, method, args));
   }
   /** Installs `target` on top of `name`; the returned handle revokes it. */
   async shadow(name: unknown, target: unknown): Promise<ShadowHandle> {
