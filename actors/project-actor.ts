@@ -3,7 +3,9 @@
 // Every call, from a client, loaded code, a shadow's `next` or another capability, passes
 // through dispatch() and leaves an audit row.
 import { DurableObject } from "cloudflare:workers";
+import { withDeadline } from "../core/deadline";
 import { CapstanError, asCapstanError } from "../core/errors";
+import { sha256Hex } from "../core/sha256";
 import { sourceCapability } from "../isolates/isolate";
 import { packageSourceCapability } from "../isolates/loaded/source-capability";
 import { AUDIT_SCHEMA, readAudit, writeAudit, type AuditRow } from "./audit";
@@ -13,6 +15,8 @@ import type { CapabilityKind, Caller } from "./dispatch-types";
 import { resolveLayers, type Layer } from "./registry/layers";
 import { ShadowStacks, type ShadowTarget } from "./registry/shadows";
 import { SOURCE_SCHEMA, deleteSource, getSource, listSources, putSource } from "./registry/source-store";
+import { evalLine, type ReplLog, type ReplOutcome } from "./repl/eval-line";
+import { REPL_SCHEMA, forgetSession, openSession, readHistory, type HistoryEntry } from "./repl/store";
 import { migrate } from "./schema";
 
 export type CapabilityInfo = { name: string; kind: CapabilityKind; description: string; version: number; depth: number; methods: string[] };
@@ -20,10 +24,14 @@ export type CapabilityInfo = { name: string; kind: CapabilityKind; description: 
 /** Wall-clock bound on one call into loaded code (async waits; loops are bounded in the isolate). */
 const SOURCE_CALL_TIMEOUT_MS = 30_000;
 const CAPABILITY_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+/** Wall-clock bound on one REPL line; a session may ask for less. */
+const REPL_LINE_TIMEOUT_MS = 30_000;
 
 export class ProjectActor extends DurableObject<Env> {
   readonly projectId: string;
   readonly #shadows = new ShadowStacks();
+  /** Lines of one REPL session run one after another. */
+  readonly #replQueues = new Map<string, Promise<unknown>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -33,6 +41,7 @@ export class ProjectActor extends DurableObject<Env> {
     this.projectId = name;
     migrate(ctx.storage.sql, "audit", AUDIT_SCHEMA);
     migrate(ctx.storage.sql, "source_capabilities", SOURCE_SCHEMA);
+    migrate(ctx.storage.sql, "repl", REPL_SCHEMA);
   }
 
   /** The one path every capability call takes: resolve, run, audit. */
@@ -52,6 +61,21 @@ export class ProjectActor extends DurableObject<Env> {
       this.#audit(capability, method, args, kind, caller, started, note, e.code);
       throw e;
     }
+  }
+
+  /**
+   * Many dispatches in one RPC (see src/rpc/dispatch-batcher.ts). Each is dispatched and audited
+   * on its own, concurrently; errors come back as their wire form, one per call.
+   */
+  async dispatchMany(calls: { capability: string; method: string; args: unknown[]; caller: Caller }[]): Promise<({ ok: true; value: unknown } | { ok: false; error: string })[]> {
+    return Promise.all(
+      calls.map((c) =>
+        this.dispatch(c.capability, c.method, c.args, c.caller).then(
+          (value) => ({ ok: true as const, value }),
+          (err) => ({ ok: false as const, error: asCapstanError(err).message }),
+        ),
+      ),
+    );
   }
 
   capabilities(): CapabilityInfo[] {
@@ -114,6 +138,40 @@ export class ProjectActor extends DurableObject<Env> {
     return n;
   }
 
+  /** Opens or resumes a REPL session; it belongs to the user who opened it. */
+  replOpen(sessionId: string, owner: string): { id: string; history: number } {
+    openSession(this.ctx.storage.sql, sessionId, owner);
+    return { id: sessionId, history: readHistory(this.ctx.storage.sql, sessionId).length };
+  }
+
+  /** Runs one line in a loaded isolate; `log` receives console output while it runs. Audited as repl.eval. */
+  async replEval(sessionId: string, owner: string, code: string, log: ReplLog, timeoutMs = REPL_LINE_TIMEOUT_MS): Promise<ReplOutcome> {
+    openSession(this.ctx.storage.sql, sessionId, owner);
+    const previous = this.#replQueues.get(sessionId) ?? Promise.resolve();
+    const line = previous.then(async () => {
+      const started = performance.now();
+      const outcome = await evalLine(
+        { env: this.env, storage: this.ctx.storage, sql: this.ctx.storage.sql, projectId: this.projectId },
+        sessionId, code, log, Math.min(Math.max(timeoutMs, 100), REPL_LINE_TIMEOUT_MS),
+      );
+      this.#audit("repl", "eval", [code], "builtin", { kind: "repl", id: sessionId }, started, {}, outcome.type === "error" ? (outcome.code ?? "line_error") : undefined);
+      return outcome;
+    });
+    this.#replQueues.set(sessionId, line.catch(() => undefined));
+    return line;
+  }
+
+  replHistory(sessionId: string, owner: string): HistoryEntry[] {
+    openSession(this.ctx.storage.sql, sessionId, owner);
+    return readHistory(this.ctx.storage.sql, sessionId);
+  }
+
+  /** Ends a session: its bindings are forgotten; its history stays for the record. */
+  async replClose(sessionId: string, owner: string): Promise<void> {
+    openSession(this.ctx.storage.sql, sessionId, owner);
+    await forgetSession(this.ctx.storage, this.ctx.storage.sql, sessionId);
+  }
+
   audit(options: { after?: number; limit?: number; capability?: string } = {}): AuditRow[] {
     const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
     return readAudit(this.ctx.storage.sql, options.after ?? 0, limit, options.capability);
@@ -136,7 +194,7 @@ export class ProjectActor extends DurableObject<Env> {
         const { def } = layer;
         if (!def.methods.includes(method)) throw new CapstanError("capability_unknown", `capability "${capability}" has no method "${method}"`);
         const entry = sourceCapability(this.env, this.projectId, def.name, def.hash, def.source);
-        return withTimeout(entry.invoke(method, args), SOURCE_CALL_TIMEOUT_MS, `${capability}.${method}`);
+        return withDeadline(entry.invoke(method, args), SOURCE_CALL_TIMEOUT_MS, () => new CapstanError("timeout", `${capability}.${method} did not finish within ${SOURCE_CALL_TIMEOUT_MS / 1000} s`));
       }
       case "shadow": {
         const next = (...nextArgs: unknown[]) => this.#run(layers, i + 1, capability, method, nextArgs, note);
@@ -174,21 +232,4 @@ export class ProjectActor extends DurableObject<Env> {
 
 function canReplay(args: unknown[]): boolean {
   return !args.some((a) => a instanceof Request && a.body !== null);
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer = 0;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CapstanError("timeout", `${what} did not finish within ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -10,7 +10,10 @@
 //     each call carries the loader's CPU and subrequest limits (enforced on Cloudflare).
 import { exports } from "cloudflare:workers";
 import type { Caller } from "../actors/dispatch-types";
-import { packageSourceCapability, type PackagedModules } from "./loaded/source-capability";
+import { INSPECT_SOURCE } from "./loaded/inspect";
+import { PRELUDE_MODULE, preludeSource } from "./loaded/prelude";
+import { INSPECT_MODULE, REPL_LINE_MODULE, replMainSource } from "./loaded/repl-runtime";
+import { CALL_LOOP_BUDGET, packageSourceCapability, type PackagedModules } from "./loaded/source-capability";
 
 export const ISOLATE_COMPATIBILITY_DATE = "2026-11-01";
 export const CALL_LIMITS = { cpuMs: 1_000, subRequests: 50 };
@@ -55,4 +58,29 @@ export function sourceCapability(env: Env, projectId: string, name: string, hash
     ...packageSourceCapability(name, source),
   });
   return stub.getEntrypoint(undefined, { limits: CALL_LIMITS }) as unknown as SourceCapabilityEntrypoint;
+}
+
+export type ReplLineResult =
+  | { ok: true; display: string; json?: unknown; result?: unknown; resultCarried: boolean; values: Record<string, unknown>; bySource: string[]; lost: { name: string; why: string }[] }
+  | { ok: false; values: Record<string, unknown>; bySource: string[]; lost: { name: string; why: string }[]; error: { name: string; message: string; stack: string; code?: string } };
+
+export type ReplLineEntrypoint = {
+  run(vals: Record<string, unknown>, sourceNames: string[], log: (level: string, args: string[]) => unknown): Promise<ReplLineResult>;
+};
+
+/** A REPL line's entrypoint; the line's own calls are made as `repl:<session>`. */
+export function replLine(env: Env, projectId: string, sessionId: string, codeId: string, lineModule: string): ReplLineEntrypoint {
+  const stub = loadIsolate(env, {
+    projectId,
+    caller: { kind: "repl", id: sessionId },
+    codeId: `repl:${codeId}`,
+    mainModule: "main.js",
+    modules: {
+      "main.js": replMainSource(CALL_LOOP_BUDGET),
+      [PRELUDE_MODULE]: preludeSource(CALL_LOOP_BUDGET),
+      [INSPECT_MODULE]: INSPECT_SOURCE,
+      [REPL_LINE_MODULE]: lineModule,
+    },
+  });
+  return stub.getEntrypoint(undefined, { limits: CALL_LIMITS }) as unknown as ReplLineEntrypoint;
 }

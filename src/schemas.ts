@@ -30,6 +30,16 @@ export const DefineOptions = z.object({
   description: z.string().max(500, "must be at most 500 characters").optional(),
 });
 
+export const ReplSessionId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ -");
+export const ReplCode = z.string().max(256 * 1024, "must be at most 256 KiB");
+
+/** What a REPL client may send over the WebSocket. */
+export const ReplClientMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("auth"), token: z.string().max(4096) }),
+  z.object({ type: z.literal("eval"), id: z.union([z.string().max(128), z.number()]), code: ReplCode }),
+  z.object({ type: z.literal("history") }),
+]);
+
 export const AuditQuery = z
   .object({
     after: z.number().int().min(0).optional(),

@@ -22,6 +22,20 @@ async function project() {
   return { ...c, id, p: c.session.project(id) };
 }
 
+describe("built-ins", () => {
+  it("ping echoes what it is given, through dispatch and audit", async () => {
+    const { p, close } = await project();
+    try {
+      expect(await p.call("ping", "echo", { a: [1, "two"] })).toEqual({ a: [1, "two"] });
+      expect(await failure(p.call("ping", "nope"))).toMatchObject({ code: "capability_unknown" });
+      const rows = await p.audit({ capability: "ping" });
+      expect(rows.map((r) => [r.method, r.outcome, r.args])).toEqual([["echo", "ok", ["object(1)"]], ["nope", "error", []]]);
+    } finally {
+      close();
+    }
+  });
+});
+
 describe("source capabilities", () => {
   it("define → call → redefine → the call sees the new version; remove", async () => {
     const { p, close } = await project();
@@ -35,7 +49,7 @@ describe("source capabilities", () => {
       const stub = (await p.cap("greet")) as unknown as { twice(x: number): Promise<number> };
       expect(await stub.twice(21)).toBe(42);
       const caps = await p.capabilities();
-      expect(caps.map((c) => [c.name, c.kind, c.version])).toEqual([["fetch", "builtin", 1], ["greet", "source", 2]]);
+      expect(caps.map((c) => [c.name, c.kind, c.version])).toEqual([["fetch", "builtin", 1], ["greet", "source", 2], ["ping", "builtin", 1]]);
       const [first] = await p.audit({ capability: "greet" });
       expect(first).toMatchObject({ method: "hello", kind: "source", outcome: "ok", args: ["string(3)"] });
       expect(JSON.stringify(first)).not.toContain("ada");
@@ -62,7 +76,7 @@ describe("source capabilities", () => {
       expect(await failure(p.define("bad", { source: "x".repeat(256 * 1024 + 1) }))).toMatchObject({ code: "bad_request" });
       expect(await failure(p.define("fetch", { source: "export function fetch() {}" }))).toMatchObject({ code: "conflict" });
       expect(await failure(p.define("no spaces", { source: "export function f() {}" }))).toMatchObject({ code: "bad_request" });
-      expect((await p.capabilities()).map((c) => c.name)).toEqual(["fetch"]);
+      expect((await p.capabilities()).map((c) => c.name)).toEqual(["fetch", "ping"]);
     } finally {
       close();
     }

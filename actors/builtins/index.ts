@@ -1,5 +1,6 @@
 import type { Builtin } from "./builtin";
 import { fetchBuiltin } from "./fetch";
+import { pingBuiltin } from "./ping";
 
 /** The platform's capabilities: always present, the last resort of every resolution. */
-export const BUILTINS: Readonly<Record<string, Builtin>> = { fetch: fetchBuiltin };
+export const BUILTINS: Readonly<Record<string, Builtin>> = { fetch: fetchBuiltin, ping: pingBuiltin };

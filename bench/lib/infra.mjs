@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startAgentsPeer } from "./agents-peer.mjs";
 import { startCapstan } from "./capstan.mjs";
 import { stopAll } from "./children.mjs";
 import { startUpstream } from "./upstream.mjs";
@@ -33,6 +34,7 @@ export function createInfra({ ref } = {}) {
         logPath: join(tmp, "direct.log"),
       }),
     ),
+    agentsPeer: memo(() => startAgentsPeer(tmp)),
     /** Stops every child and server; keeps the temp dir (with the wrangler logs) if asked. */
     async close({ keepTmp = false } = {}) {
       await stopAll();

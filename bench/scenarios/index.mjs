@@ -1,5 +1,7 @@
 // The scenarios `npm run bench` knows, in the order a full run takes them. A scenario is
 // { name, title, run(infra, options) → { table, json } }; add new ones here.
+import calls from "./calls.mjs";
 import egress from "./egress.mjs";
+import repl from "./repl.mjs";
 
-export const SCENARIOS = [egress];
+export const SCENARIOS = [egress, calls, repl];

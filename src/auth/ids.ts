@@ -24,3 +24,4 @@ export const SESSION_FAMILY_ID = /^fam_[A-Za-z0-9_-]{16,64}$/;
 export const API_KEY = /^cap_[A-Za-z0-9_-]{43}$/;
 export const REFRESH_TOKEN = /^crt_[A-Za-z0-9_-]{43}$/;
 export const mintSessionId = () => `ses_${randomPart(12)}`;
+export const mintReplSessionId = () => `rpl_${randomPart(12)}`;

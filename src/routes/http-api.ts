@@ -4,6 +4,7 @@ import { createUser } from "../auth/users";
 import { json, readJson } from "../http";
 import { actorFor, createProject, listProjects, requireMember } from "../projects";
 import { Router } from "../router";
+import { replRoute } from "./repl";
 import { AuditQuery, CreateProjectBody, PutSecretBody, parse } from "../schemas";
 import { deleteProjectSecret, listProjectSecrets, setProjectSecret } from "../secrets";
 import { authRoutes } from "./auth";
@@ -41,6 +42,7 @@ export function httpRoutes(env: Env): Router {
       await deleteProjectSecret(env, project.id, p.name);
       return new Response(null, { status: 204 });
     })
+    .on("GET", "/v1/projects/:id/repl", (request, p) => replRoute(env, request, p.id!))
     .on("GET", "/v1/projects/:id/audit", async (request, p) => {
       const project = await member(request, p.id!);
       const q = new URL(request.url).searchParams;

@@ -4,12 +4,14 @@
 import { RpcTarget } from "capnweb";
 import { CapstanError } from "../../core/errors";
 import type { Caller } from "../../actors/dispatch-types";
-import { mintSessionId } from "../auth/ids";
+import { mintReplSessionId, mintSessionId } from "../auth/ids";
 import { principalForToken, type Principal } from "../auth/principal";
 import { actorFor, createProject, listProjects, requireMember, type ProjectInfo } from "../projects";
-import { AuditQuery, CapabilityName, CreateProjectBody, DefineOptions, MethodName, ProjectId, SecretOptions, parse } from "../schemas";
+import { AuditQuery, CapabilityName, ReplSessionId, CreateProjectBody, DefineOptions, MethodName, ProjectId, SecretOptions, parse } from "../schemas";
 import { deleteProjectSecret, listProjectSecrets, setProjectSecret } from "../secrets";
 import { capabilityStub } from "./capability-stub";
+import { DispatchBatcher } from "./dispatch-batcher";
+import { ReplSession } from "./repl-session";
 import { requestFromFetchArgs } from "./fetch-args";
 import { ShadowBridge } from "./shadow-bridge";
 
@@ -40,16 +42,22 @@ export class Session extends RpcTarget {
   }
   async project(id: unknown): Promise<Project> {
     const info = await requireMember(this.env, this.principal, parse(ProjectId, id, "id"));
-    return new Project(this.env, this.ctx, info, this.#caller);
+    return new Project(this.env, this.ctx, info, this.#caller, this.principal.userId);
   }
 }
 
 export class Project extends RpcTarget {
-  constructor(private env: Env, private ctx: ExecutionContext, private info: ProjectInfo, private caller: Caller) {
+  constructor(private env: Env, private ctx: ExecutionContext, private info: ProjectInfo, private caller: Caller, private userId: string) {
     super();
   }
+  #stub: ReturnType<typeof actorFor> | null = null;
+  /** One stub per Project: a stub is a connection, and making one per call costs a hop's setup. */
   #actor() {
-    return actorFor(this.env, this.info.id);
+    return (this.#stub ??= actorFor(this.env, this.info.id));
+  }
+  #batcher = new DispatchBatcher(() => this.#actor());
+  #dispatch(capability: string, method: string, args: unknown[]): Promise<unknown> {
+    return this.#batcher.dispatch({ capability, method, args, caller: this.caller });
   }
   get id(): string {
     return this.info.id;
@@ -59,7 +67,7 @@ export class Project extends RpcTarget {
   }
   async fetch(input: unknown, init?: unknown): Promise<Response> {
     const request = requestFromFetchArgs(input, init);
-    return (await this.#actor().dispatch("fetch", "fetch", [request], this.caller)) as Response;
+    return (await this.#dispatch("fetch", "fetch", [request])) as Response;
   }
   capabilities() {
     return this.#actor().capabilities();
@@ -73,13 +81,13 @@ export class Project extends RpcTarget {
     return this.#actor().remove(parse(CapabilityName, name, "name"));
   }
   call(name: unknown, method: unknown, ...args: unknown[]): Promise<unknown> {
-    return this.#actor().dispatch(parse(CapabilityName, name, "name"), parse(MethodName, method, "method"), args, this.caller);
+    return this.#dispatch(parse(CapabilityName, name, "name"), parse(MethodName, method, "method"), args);
   }
   async cap(name: unknown): Promise<RpcTarget> {
     const n = parse(CapabilityName, name, "name");
     const info = (await this.#actor().capabilities()).find((c) => c.name === n);
     if (!info) throw new CapstanError("capability_unknown", `no capability named "${n}" in this project`);
-    return capabilityStub(info.methods, (method, args) => this.#actor().dispatch(n, method, args, this.caller));
+    return capabilityStub(info.methods, (method, args) => this.#dispatch(n, method, args));
   }
   /** Installs `target` on top of `name`; the returned handle revokes it. */
   async shadow(name: unknown, target: unknown): Promise<ShadowHandle> {
@@ -106,6 +114,12 @@ export class Project extends RpcTarget {
   }
   deleteSecret(name: unknown): Promise<void> {
     return deleteProjectSecret(this.env, this.info.id, name);
+  }
+  /** A REPL session, new or resumed by id; it belongs to this session's user. */
+  async repl(sessionId?: unknown): Promise<ReplSession> {
+    const id = sessionId === undefined ? mintReplSessionId() : parse(ReplSessionId, sessionId, "sessionId");
+    await this.#actor().replOpen(id, this.userId);
+    return new ReplSession(this.#actor(), id, this.userId);
   }
   audit(options?: unknown) {
     return this.#actor().audit(parse(AuditQuery, options, "options") ?? {});
