@@ -30,6 +30,8 @@ const REPL_LINE_TIMEOUT_MS = 30_000;
 export class ProjectActor extends DurableObject<Env> {
   readonly projectId: string;
   readonly #shadows = new ShadowStacks();
+  /** Source definitions by name (null: none). The actor is their only writer, so this stays true. */
+  readonly #sources = new Map<string, ReturnType<typeof getSource>>();
   /** Lines of one REPL session run one after another. */
   readonly #replQueues = new Map<string, Promise<unknown>>();
 
@@ -107,10 +109,12 @@ export class ProjectActor extends DurableObject<Env> {
     }
     if (methods.length === 0) throw new CapstanError("bad_source", `source of "${name}" exports no functions`);
     const version = putSource(this.ctx.storage.sql, { name, description, source, hash, methods });
+    this.#sources.delete(name);
     return { name, kind: "source", description, version, depth: this.#shadows.depth(name), methods };
   }
 
   remove(name: string): void {
+    this.#sources.delete(name);
     if (!deleteSource(this.ctx.storage.sql, name)) throw new CapstanError("not_found", `no source capability named "${name}"`);
   }
 
@@ -178,7 +182,12 @@ export class ProjectActor extends DurableObject<Env> {
   }
 
   #layers(capability: string): Layer[] {
-    return resolveLayers(this.#shadows.layers(capability), getSource(this.ctx.storage.sql, capability), BUILTINS[capability]);
+    let source = this.#sources.get(capability);
+    if (source === undefined) {
+      source = getSource(this.ctx.storage.sql, capability);
+      this.#sources.set(capability, source);
+    }
+    return resolveLayers(this.#shadows.layers(capability), source, BUILTINS[capability]);
   }
 
   async #run(layers: Layer[], i: number, capability: string, method: string, args: unknown[], note: DispatchNote): Promise<unknown> {
