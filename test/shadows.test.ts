@@ -76,6 +76,22 @@ describe("shadows", () => {
     }
   });
 
+  it("intercept a source capability's own fetch, placeholder still raw", async () => {
+    const { a, b, pa, pb, value } = await setup();
+    try {
+      await pb.define("caller", { source: `export async function go(url) { const r = await fetch(url, { headers: { authorization: 'getSecret("X")' } }); return [r.status, await r.text()]; }` });
+      const log: string[] = [];
+      const h = await pa.shadow("fetch", new FetchShadow("A", log, true));
+      expect(await pb.call("caller", "go", `${upstream}/echo/${tag()}`)).toEqual([299, "answered by A"]);
+      expect(log).toEqual(['A:getSecret("X")']);
+      expect(log.join()).not.toContain(value);
+      await h.revoke();
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it("stack: the newest runs first, next runs the one beneath, revoke restores", async () => {
     const { a, b, pa, pb, value } = await setup();
     try {
