@@ -15,7 +15,7 @@ import type { CapabilityKind, Caller } from "./dispatch-types";
 import { resolveLayers, type Layer } from "./registry/layers";
 import { ShadowStacks, type ShadowTarget } from "./registry/shadows";
 import { SOURCE_SCHEMA, deleteSource, getSource, listSources, putSource } from "./registry/source-store";
-import { evalLine, type ReplLog, type ReplOutcome } from "./repl/eval-line";
+import { LINE_CANCELLED, evalLine, type ReplLog, type ReplOutcome } from "./repl/eval-line";
 import { REPL_SCHEMA, forgetSession, openSession, readHistory, type HistoryEntry } from "./repl/store";
 import { migrate } from "./schema";
 
@@ -34,6 +34,8 @@ export class ProjectActor extends DurableObject<Env> {
   readonly #sources = new Map<string, ReturnType<typeof getSource>>();
   /** Lines of one REPL session run one after another. */
   readonly #replQueues = new Map<string, Promise<unknown>>();
+  /** Cancels the line a session is waiting on. */
+  readonly #replCancels = new Map<string, () => void>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -154,15 +156,25 @@ export class ProjectActor extends DurableObject<Env> {
     const previous = this.#replQueues.get(sessionId) ?? Promise.resolve();
     const line = previous.then(async () => {
       const started = performance.now();
+      const cancelled = new Promise<never>((_, reject) => this.#replCancels.set(sessionId, () => reject(LINE_CANCELLED)));
+      cancelled.catch(() => undefined);
       const outcome = await evalLine(
         { env: this.env, storage: this.ctx.storage, sql: this.ctx.storage.sql, projectId: this.projectId },
-        sessionId, code, log, Math.min(Math.max(timeoutMs, 100), REPL_LINE_TIMEOUT_MS),
-      );
+        sessionId, code, log, Math.min(Math.max(timeoutMs, 100), REPL_LINE_TIMEOUT_MS), cancelled,
+      ).finally(() => this.#replCancels.delete(sessionId));
       this.#audit("repl", "eval", [code], "builtin", { kind: "repl", id: sessionId }, started, {}, outcome.type === "error" ? (outcome.code ?? "line_error") : undefined);
       return outcome;
     });
     this.#replQueues.set(sessionId, line.catch(() => undefined));
     return line;
+  }
+
+  /** Stops waiting for the session's running line; returns whether one was running. */
+  replCancel(sessionId: string, owner: string): boolean {
+    openSession(this.ctx.storage.sql, sessionId, owner);
+    const cancel = this.#replCancels.get(sessionId);
+    cancel?.();
+    return Boolean(cancel);
   }
 
   replHistory(sessionId: string, owner: string): HistoryEntry[] {

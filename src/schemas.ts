@@ -38,6 +38,7 @@ export const ReplClientMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("auth"), token: z.string().max(4096) }),
   z.object({ type: z.literal("eval"), id: z.union([z.string().max(128), z.number()]), code: ReplCode }),
   z.object({ type: z.literal("history") }),
+  z.object({ type: z.literal("cancel") }),
 ]);
 
 export const AuditQuery = z

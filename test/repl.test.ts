@@ -114,6 +114,22 @@ describe("REPL semantics", () => {
 });
 
 describe("REPL protocol", () => {
+  it("cancels a waiting line on {type:\"cancel\"}, and the session goes on", async () => {
+    const { key } = await newUser();
+    const repl = await ready(await newProject(key), key);
+    try {
+      repl.send({ type: "eval", id: "slow", code: "await new Promise((r) => setTimeout(r, 20000)); 'late'" });
+      await new Promise((r) => setTimeout(r, 200));
+      repl.send({ type: "cancel" });
+      const started = Date.now();
+      expect(await repl.next((m) => m.id === "slow")).toMatchObject({ type: "error", name: "CancelledError", code: "cancelled" });
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect((await repl.eval("'next'")).final).toMatchObject({ value: "'next'" });
+    } finally {
+      repl.close();
+    }
+  });
+
   it("authenticates in-band for browsers, and refuses a bad token", async () => {
     const { key } = await newUser();
     const id = await newProject(key);

@@ -17,9 +17,12 @@ export type ReplLog = (level: string, args: string[]) => unknown;
 
 export type LineContext = { env: Env; storage: DurableObjectStorage; sql: SqlStorage; projectId: string };
 
-export async function evalLine(c: LineContext, sessionId: string, code: string, log: ReplLog, timeoutMs: number): Promise<ReplOutcome> {
+/** Rejects a line's wait when the user cancels it (Ctrl-C). */
+export const LINE_CANCELLED = Symbol("cancelled");
+
+export async function evalLine(c: LineContext, sessionId: string, code: string, log: ReplLog, timeoutMs: number, cancelled: Promise<never>): Promise<ReplOutcome> {
   const started = performance.now();
-  const outcome = await run(c, sessionId, code, log, timeoutMs);
+  const outcome = await run(c, sessionId, code, log, timeoutMs, cancelled);
   appendHistory(c.sql, sessionId, {
     code,
     outcome: outcome.type === "result" ? "ok" : "error",
@@ -30,7 +33,7 @@ export async function evalLine(c: LineContext, sessionId: string, code: string, 
   return outcome;
 }
 
-async function run(c: LineContext, sessionId: string, code: string, log: ReplLog, timeoutMs: number): Promise<ReplOutcome> {
+async function run(c: LineContext, sessionId: string, code: string, log: ReplLog, timeoutMs: number, cancelled: Promise<never>): Promise<ReplOutcome> {
   const stored = await loadBindings(c.storage, sessionId);
   const carried: Carried[] = stored.map(({ value: _v, seq: _s, ...rest }) => rest as Carried);
   let mod;
@@ -46,8 +49,12 @@ async function run(c: LineContext, sessionId: string, code: string, log: ReplLog
   let r;
   try {
     const entry = replLine(c.env, c.projectId, sessionId, await sha256Hex(mod.code), mod.code);
-    r = await withDeadline(entry.run(vals, sourceNames, log), timeoutMs, () => TIMED_OUT);
+    r = await withDeadline(Promise.race([entry.run(vals, sourceNames, log), cancelled]), timeoutMs, () => TIMED_OUT);
   } catch (err) {
+    if (err === LINE_CANCELLED) {
+      // The isolate may still finish the line; its bindings are not taken, since nobody saw it end.
+      return { type: "error", name: "CancelledError", message: "the line was cancelled; what it does after this point is not kept", stack: "", code: "cancelled" };
+    }
     if (err === TIMED_OUT) {
       return { type: "error", name: "TimeoutError", message: `the line ran longer than ${timeoutMs / 1000} s and was abandoned`, stack: "", code: "timeout" };
     }

@@ -70,6 +70,11 @@ export async function replRoute(env: Env, request: Request, projectId: string): 
     }
     if (!who) return send({ type: "error", id: null, name: "ProtocolError", message: "authenticate first: {type:\"auth\", token}", stack: "" });
     const user = who;
+    if (msg.type === "cancel") {
+      // Not queued: it must reach the actor while the line it cancels is still running.
+      actorFor(env, id).replCancel(sessionId, user.userId).catch(() => undefined);
+      return;
+    }
     if (msg.type === "history") {
       queue = queue.then(async () => send({ type: "history", entries: await actorFor(env, id).replHistory(sessionId, user.userId) }));
       return;

@@ -21,6 +21,10 @@ export class ReplSession extends RpcTarget {
     const log = (level: string, args: string[]) => (forward ? Promise.resolve(forward({ level, args })).catch(() => undefined) : undefined);
     return this.actor.replEval(this.sessionId, this.owner, c, log) as Promise<ReplOutcome>;
   }
+  /** Stops waiting for the running line (Ctrl-C); resolves whether one was running. */
+  cancel(): Promise<boolean> {
+    return this.actor.replCancel(this.sessionId, this.owner);
+  }
   history(): Promise<HistoryEntry[]> {
     return this.actor.replHistory(this.sessionId, this.owner) as Promise<HistoryEntry[]>;
   }
