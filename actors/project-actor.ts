@@ -18,6 +18,9 @@ import { SOURCE_SCHEMA, deleteSource, getSource, listSources, putSource } from "
 import { LINE_CANCELLED, evalLine, type ReplLog, type ReplOutcome } from "./repl/eval-line";
 import { REPL_SCHEMA, forgetSession, openSession, readHistory, type HistoryEntry } from "./repl/store";
 import { migrate } from "./schema";
+import { ProjectStreams } from "./streams/project-streams";
+import { STREAMS_SCHEMA } from "./streams/store";
+import type { SubscriptionEnd, SubscriptionStats } from "./streams/subscriptions";
 
 export type CapabilityInfo = { name: string; kind: CapabilityKind; description: string; version: number; depth: number; methods: string[] };
 
@@ -36,6 +39,7 @@ export class ProjectActor extends DurableObject<Env> {
   readonly #replQueues = new Map<string, Promise<unknown>>();
   /** Cancels the line a session is waiting on. */
   readonly #replCancels = new Map<string, () => void>();
+  readonly #streams: ProjectStreams;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -46,6 +50,8 @@ export class ProjectActor extends DurableObject<Env> {
     migrate(ctx.storage.sql, "audit", AUDIT_SCHEMA);
     migrate(ctx.storage.sql, "source_capabilities", SOURCE_SCHEMA);
     migrate(ctx.storage.sql, "repl", REPL_SCHEMA);
+    migrate(ctx.storage.sql, "streams", STREAMS_SCHEMA);
+    this.#streams = new ProjectStreams(ctx.storage);
   }
 
   /** The one path every capability call takes: resolve, run, audit. */
@@ -188,6 +194,24 @@ export class ProjectActor extends DurableObject<Env> {
     await forgetSession(this.ctx.storage, this.ctx.storage.sql, sessionId);
   }
 
+  /**
+   * Resolves when a stream subscription ends, with the reason. The front door keeps this call
+   * open for each subscription it bridges: it learns of drops this way, and if the actor
+   * restarts the call fails, which is how it learns that the subscription is gone.
+   */
+  watchSubscription(id: string): Promise<SubscriptionEnd> {
+    return this.#streams.subscriptions.watch(id);
+  }
+
+  /** Called by the front door when the subscribing session breaks. */
+  dropSubscription(id: string): boolean {
+    return this.#streams.subscriptions.end(id, "session_closed", "the subscribing session is gone");
+  }
+
+  streamStats(): SubscriptionStats {
+    return this.#streams.subscriptions.stats();
+  }
+
   audit(options: { after?: number; limit?: number; capability?: string } = {}): AuditRow[] {
     const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
     return readAudit(this.ctx.storage.sql, options.after ?? 0, limit, options.capability);
@@ -209,7 +233,7 @@ export class ProjectActor extends DurableObject<Env> {
       case "builtin": {
         const fn = layer.builtin.methods[method];
         if (!fn) throw new CapstanError("capability_unknown", `capability "${capability}" has no method "${method}"`);
-        return fn({ projectId: this.projectId, exports: this.ctx.exports }, args, note);
+        return fn({ projectId: this.projectId, exports: this.ctx.exports, streams: this.#streams }, args, note);
       }
       case "source": {
         const { def } = layer;

@@ -11,6 +11,7 @@ export type ErrorCode =
   | "method_not_allowed"
   | "conflict"
   | "payload_too_large"
+  | "limit_exceeded"
   | "secret_unknown"
   | "secret_not_bound"
   | "secret_invalid"
@@ -33,6 +34,7 @@ const STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   conflict: 409,
   payload_too_large: 413,
+  limit_exceeded: 429,
   secret_unknown: 403,
   secret_not_bound: 403,
   secret_invalid: 400,

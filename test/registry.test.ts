@@ -49,7 +49,7 @@ describe("source capabilities", () => {
       const stub = (await p.cap("greet")) as unknown as { twice(x: number): Promise<number> };
       expect(await stub.twice(21)).toBe(42);
       const caps = await p.capabilities();
-      expect(caps.map((c) => [c.name, c.kind, c.version])).toEqual([["fetch", "builtin", 1], ["greet", "source", 2], ["ping", "builtin", 1]]);
+      expect(caps.map((c) => [c.name, c.kind, c.version])).toEqual([["fetch", "builtin", 1], ["greet", "source", 2], ["ping", "builtin", 1], ["streams", "builtin", 1]]);
       const [first] = await p.audit({ capability: "greet" });
       expect(first).toMatchObject({ method: "hello", kind: "source", outcome: "ok", args: ["string(3)"] });
       expect(JSON.stringify(first)).not.toContain("ada");
@@ -76,7 +76,7 @@ describe("source capabilities", () => {
       expect(await failure(p.define("bad", { source: "x".repeat(256 * 1024 + 1) }))).toMatchObject({ code: "bad_request" });
       expect(await failure(p.define("fetch", { source: "export function fetch() {}" }))).toMatchObject({ code: "conflict" });
       expect(await failure(p.define("no spaces", { source: "export function f() {}" }))).toMatchObject({ code: "bad_request" });
-      expect((await p.capabilities()).map((c) => c.name)).toEqual(["fetch", "ping"]);
+      expect((await p.capabilities()).map((c) => c.name)).toEqual(["fetch", "ping", "streams"]);
     } finally {
       close();
     }
