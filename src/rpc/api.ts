@@ -14,6 +14,7 @@ import { DispatchBatcher } from "./dispatch-batcher";
 import { ReplSession } from "./repl-session";
 import { requestFromFetchArgs } from "./fetch-args";
 import { ShadowBridge } from "./shadow-bridge";
+import { Streams } from "./streams-api";
 
 /** The main object of an unauthenticated connection: the one thing it can do is authenticate. */
 export class Gate extends RpcTarget {
@@ -81,10 +82,19 @@ export class Project extends RpcTarget {
     return this.#actor().remove(parse(CapabilityName, name, "name"));
   }
   call(name: unknown, method: unknown, ...args: unknown[]): Promise<unknown> {
-    return this.#dispatch(parse(CapabilityName, name, "name"), parse(MethodName, method, "method"), args);
+    const n = parse(CapabilityName, name, "name");
+    const m = parse(MethodName, method, "method");
+    // subscribe's callback is a capnweb stub, which must be bridged before the actor can call it.
+    if (n === "streams" && m === "subscribe") return this.streams().subscribe(args[0], args[1], args[2]);
+    return this.#dispatch(n, m, args);
+  }
+  /** The streams capability, with subscribe's callback bridged to the actor. */
+  streams(): Streams {
+    return new Streams((method, args) => this.#dispatch("streams", method, args), () => this.#actor(), this.ctx);
   }
   async cap(name: unknown): Promise<RpcTarget> {
     const n = parse(CapabilityName, name, "name");
+    if (n === "streams") return this.streams();
     const info = (await this.#actor().capabilities()).find((c) => c.name === n);
     if (!info) throw new CapstanError("capability_unknown", `no capability named "${n}" in this project`);
     return capabilityStub(info.methods, (method, args) => this.#dispatch(n, method, args));
