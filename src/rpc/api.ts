@@ -2,7 +2,7 @@
 // reached with typed Workers RPC. A session is authenticated once, when it starts (law 6):
 // what it can reach afterwards is exactly the stubs it was handed.
 import { RpcTarget } from "capnweb";
-import { CapstanError } from "../../core/errors";
+import { CapstanError, asCapstanError } from "../../core/errors";
 import type { Caller } from "../../actors/dispatch-types";
 import { mintReplSessionId, mintSessionId } from "../auth/ids";
 import { principalForToken, type Principal } from "../auth/principal";
@@ -57,8 +57,18 @@ export class Project extends RpcTarget {
     return (this.#stub ??= actorFor(this.env, this.info.id));
   }
   #batcher = new DispatchBatcher(() => this.#actor());
+  /**
+   * A stub whose actor was reset (a deploy, a crash, a restart) fails every call from then on;
+   * an error that is not the actor's own answer drops it, so the next call gets a fresh one.
+   */
+  #forgetActor = () => {
+    this.#stub = null;
+  };
   #dispatch(capability: string, method: string, args: unknown[]): Promise<unknown> {
-    return this.#batcher.dispatch({ capability, method, args, caller: this.caller });
+    return this.#batcher.dispatch({ capability, method, args, caller: this.caller }).catch((err) => {
+      if (asCapstanError(err).code === "internal") this.#forgetActor();
+      throw err;
+    });
   }
   get id(): string {
     return this.info.id;
@@ -90,7 +100,7 @@ export class Project extends RpcTarget {
   }
   /** The streams capability, with subscribe's callback bridged to the actor. */
   streams(): Streams {
-    return new Streams((method, args) => this.#dispatch("streams", method, args), () => this.#actor(), this.ctx);
+    return new Streams((method, args) => this.#dispatch("streams", method, args), () => this.#actor(), this.#forgetActor, this.ctx);
   }
   async cap(name: unknown): Promise<RpcTarget> {
     const n = parse(CapabilityName, name, "name");

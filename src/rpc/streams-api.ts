@@ -14,12 +14,15 @@ type Dispatch = (method: string, args: unknown[]) => Promise<unknown>;
 export class Streams extends RpcTarget {
   readonly #dispatchStreams: Dispatch;
   readonly #actor: () => Actor;
+  readonly #actorReset: () => void;
   readonly #ctx: ExecutionContext;
 
-  constructor(dispatch: Dispatch, actor: () => Actor, ctx: ExecutionContext) {
+  /** `actorReset` tells the project that its actor stub is dead (the actor restarted). */
+  constructor(dispatch: Dispatch, actor: () => Actor, actorReset: () => void, ctx: ExecutionContext) {
     super();
     this.#dispatchStreams = dispatch;
     this.#actor = actor;
+    this.#actorReset = actorReset;
     this.#ctx = ctx;
   }
 
@@ -58,7 +61,10 @@ export class Streams extends RpcTarget {
     else {
       actor.watchSubscription(result.id).then(
         (end) => link.end(end),
-        () => link.end({ reason: "actor_restarted", message: "the project's actor restarted; resubscribe from your last offset" }),
+        () => {
+          this.#actorReset();
+          link.end({ reason: "actor_restarted", message: "the project's actor restarted; resubscribe from your last offset" });
+        },
       );
     }
     return new Subscription(link, () => this.#dispatch("unsubscribe", [result.id]));
