@@ -48,4 +48,21 @@ describe("streams across an actor restart", () => {
       close();
     }
   });
+
+  it("keep a client session usable after its actor is reset: at most the first call fails", async () => {
+    const { streams, close } = await streamsProject();
+    try {
+      expect(await streams.append("k", 1)).toEqual({ offset: 1 });
+      await abortAllDurableObjects();
+      const first = await streams.append("k", 2).then(
+        (r) => r,
+        (e: { code: string }) => e.code,
+      );
+      expect([{ offset: 2 }, "internal"]).toContainEqual(first);
+      const second = (await streams.append("k", 3)) as { offset: number };
+      expect(second.offset).toBe(first === "internal" ? 2 : 3);
+    } finally {
+      close();
+    }
+  });
 });

@@ -4,6 +4,7 @@ import { RpcTarget } from "capnweb";
 import { describe, expect, it } from "vitest";
 import { MAX_EVENT_BYTES } from "../actors/streams/limits";
 import { connect } from "./helpers";
+import { openRepl } from "./repl-client";
 import { actorOf, failure, range, recorder, streamsProject, waitFor, type Delivery, type StreamsStub } from "./stream-helpers";
 
 type Page = { events: Delivery[]; next: number };
@@ -266,6 +267,29 @@ export async function bad() {
       const rows = (await project.audit({ capability: "streams" })) as { method: string; caller: string }[];
       expect(rows.filter((r) => r.caller === "capability:worker").map((r) => r.method)).toEqual(["subscribe", "append", "appendBatch", "unsubscribe", "read", "append"]);
     } finally {
+      close();
+    }
+  });
+
+  it("is reached from REPL lines as project.streams", async () => {
+    const { key, id, streams, project, close } = await streamsProject();
+    const { repl } = await openRepl(id, { token: key });
+    try {
+      await repl!.next((m) => m.type === "ready");
+      expect((await repl!.eval(`await project.streams.append("repl", { from: "line" })`)).final).toMatchObject({ type: "result", json: { offset: 1 } });
+      const sub = await repl!.eval(`
+        const got = [];
+        const sub = await project.streams.subscribe("repl", (batch) => { got.push(...batch.map((d) => d.offset)); }, { after: "start" });
+        await project.streams.appendBatch("repl", [2, 3]);
+        while (got.length < 3) await new Promise((r) => setTimeout(r, 5));
+        await project.streams.unsubscribe(sub.id);
+        got`);
+      expect(sub.final).toMatchObject({ type: "result", json: [1, 2, 3] });
+      expect(((await streams.read("repl")) as Page).events.map((e) => e.event)).toEqual([{ from: "line" }, 2, 3]);
+      const rows = (await project.audit({ capability: "streams" })) as { method: string; caller: string }[];
+      expect(rows.filter((r) => r.caller.startsWith("repl:")).map((r) => r.method)).toEqual(["append", "subscribe", "appendBatch", "unsubscribe"]);
+    } finally {
+      repl!.close();
       close();
     }
   });
