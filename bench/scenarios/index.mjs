@@ -3,5 +3,6 @@
 import calls from "./calls.mjs";
 import egress from "./egress.mjs";
 import repl from "./repl.mjs";
+import streams from "./streams.mjs";
 
-export const SCENARIOS = [egress, calls, repl];
+export const SCENARIOS = [egress, calls, repl, streams];
