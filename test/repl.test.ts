@@ -81,6 +81,31 @@ describe("REPL semantics", () => {
     }
   });
 
+  it("points a stack at the line and column the user typed, whatever earlier lines carried", async () => {
+    const { key } = await newUser();
+    const repl = await ready(await newProject(key), key);
+    try {
+      // A fresh session: nothing is restored in front of the line.
+      expect((await repl.eval("throw new Error('first')")).final.stack).toMatch(/<repl>:1:7\b/);
+      // Multi-line sources and values carried from earlier lines sit in front of later lines.
+      await repl.eval("function helper(a) {\n  // spans\n  // lines\n  return a;\n}");
+      await repl.eval("class Shape {\n  area() { return 0; }\n}\nconst n = 3;");
+      const later = (await repl.eval("const y = 2;\n\n    throw new TypeError('later')")).final;
+      expect(later).toMatchObject({ type: "error", name: "TypeError", message: "later" });
+      expect(later.stack).toMatch(/<repl>:3:11\b/);
+      // Inside a loop, where the REPL adds its own step counter.
+      const looped = (await repl.eval("for (let i = 0; i < 2; i++) { if (i) throw new Error('in loop'); }")).final;
+      expect(looped.stack).toMatch(/<repl>:1:44\b/);
+      // A frame in a function carried from an earlier line cannot name its position: no wrong one.
+      await repl.eval("function thrower() {\n  throw new Error('carried');\n}");
+      const carried = (await repl.eval("\nthrower()")).final;
+      expect(carried.stack).toMatch(/at thrower \(<repl>\)/);
+      expect(carried.stack).toMatch(/<repl>:2:1\b/);
+    } finally {
+      repl.close();
+    }
+  });
+
   it("shows an uncaught error's name, message and a stack pointing at the user's line", async () => {
     const { key } = await newUser();
     const repl = await ready(await newProject(key), key);

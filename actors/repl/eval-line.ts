@@ -6,7 +6,7 @@ import { asCapstanError } from "../../core/errors";
 import { sha256Hex } from "../../core/sha256";
 import { replLine } from "../../isolates/isolate";
 import { PRELUDE_MODULE } from "../../isolates/loaded/prelude";
-import { transformLine, type Carried } from "../../isolates/loaded/repl-transform";
+import { transformLine, userPositions, type Carried } from "../../isolates/loaded/repl-transform";
 import { appendHistory, loadBindings, saveBindings, type StoredBinding } from "./store";
 
 export type ReplOutcome =
@@ -81,7 +81,7 @@ async function run(c: LineContext, sessionId: string, code: string, log: ReplLog
   if (!r.ok) {
     // What the line bound before it threw stays bound, as in Node's REPL.
     await saveBindings(c.storage, sessionId, put, drop);
-    return { type: "error", ...r.error };
+    return { type: "error", ...r.error, stack: userPositions(r.error.stack, mod.positions) };
   }
   if (mod.hasResult) {
     if (r.resultCarried) put.push({ name: "_", kind: "let", carry: "value", value: r.result, seq: previous.get("_")?.seq ?? ++seq });

@@ -3,8 +3,9 @@
 // earlier lines are re-declared in front of it, and it returns the last expression's value and
 // the current value of every binding, so that the runtime can carry them to the next line.
 //
-// Line numbers are preserved: everything added before the user's code sits on its first line
-// and everything after on its last, so a stack trace points at the user's own line.
+// What is added around the user's code (imports, restored bindings, whose carried sources may
+// span lines, loop ticks) moves their positions, so the line also returns a position map back to
+// the code as typed; `originalPosition` uses it to make a stack trace point at the user's line.
 import type { Node } from "acorn";
 import MagicString from "magic-string";
 import { TICK, parseModule, walk } from "./instrument";
@@ -21,7 +22,11 @@ export type LineModule = {
   declared: { name: string; kind: "const" | "let" | "function" | "class"; source?: string }[];
   /** Whether the line ends in an expression whose value is the result. */
   hasResult: boolean;
+  /** Per generated line, segments [generatedColumn, source, originalLine, originalColumn] (0-based). */
+  positions: PositionMap;
 };
+
+export type PositionMap = readonly (readonly (readonly number[])[])[];
 
 type AnyNode = Node & Record<string, any>;
 const LOOPS = new Set(["WhileStatement", "DoWhileStatement", "ForStatement", "ForInStatement", "ForOfStatement"]);
@@ -81,7 +86,34 @@ export function transformLine(code: string, carried: readonly Carried[], guardMo
   // throw still carry over, as they would in Node's REPL.
   s.prepend(`${header} export default async function __line(__vals, __out) { let __result; ${restore} __out.bindings = { ${capture} }; `);
   s.append(`\n;return __result; }`);
-  return { code: s.toString(), declared, hasResult };
+  // Not hi-res: a segment starts each untouched stretch of the user's code, and a position
+  // inside a stretch is its segment's plus the distance, which is exact for untouched text.
+  const positions = s.generateDecodedMap({ hires: false }).mappings;
+  return { code: s.toString(), declared, hasResult, positions };
+}
+
+/**
+ * Maps a 1-based line and column of the line's module back to the code as the user typed it,
+ * or returns null for a position in code the REPL added (such as a function restored from an
+ * earlier line, whose own line is not kept).
+ */
+export function originalPosition(map: PositionMap, line: number, column: number): { line: number; column: number } | null {
+  const segments = map[line - 1];
+  if (!segments) return null;
+  let best: readonly number[] | undefined;
+  for (const seg of segments) {
+    if (seg.length >= 4 && seg[0]! <= column - 1) best = seg;
+  }
+  if (!best) return null;
+  return { line: best[2]! + 1, column: best[3]! + (column - 1 - best[0]!) + 1 };
+}
+
+/** Rewrites the `<repl>:line:col` positions of a stack to the user's own code. */
+export function userPositions(stack: string, map: PositionMap): string {
+  return stack.replace(/<repl>:(\d+):(\d+)/g, (_, l: string, c: string) => {
+    const p = originalPosition(map, Number(l), Number(c));
+    return p ? `<repl>:${p.line}:${p.column}` : "<repl>";
+  });
 }
 
 function patternNames(p: AnyNode): string[] {
