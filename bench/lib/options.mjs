@@ -1,6 +1,6 @@
 // Knobs, from the environment so that `npm run bench -- <scenario>` stays the whole command line.
 
-function intFromEnv(name, fallback) {
+export function intFromEnv(name, fallback) {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
