@@ -1,5 +1,7 @@
 // The audit log: one row per dispatch, metadata only. Argument values never reach it; an
-// egress contributes its method, host, path (no query), status and the names of secrets used.
+// egress contributes its method, host, path (no query), status, the names of secrets used, the
+// policy decision, redirects followed and bytes out and in (bytes in are added when the
+// response body has been read to its end, after the row is written).
 import type { EgressMeta } from "../isolates/egress-pipe";
 import type { Caller, CapabilityKind } from "./dispatch-types";
 
@@ -22,7 +24,14 @@ export const AUDIT_SCHEMA = [
      args TEXT NOT NULL DEFAULT '[]'
    )`,
   `CREATE INDEX audit_capability ON audit (capability, seq)`,
+  `ALTER TABLE audit ADD COLUMN egress_decision TEXT`,
+  `ALTER TABLE audit ADD COLUMN bytes_out INTEGER`,
+  `ALTER TABLE audit ADD COLUMN bytes_in INTEGER`,
+  `ALTER TABLE audit ADD COLUMN egress_redirects INTEGER`,
 ];
+
+export type EgressDecision = "allow" | "deny" | "hold" | "approved" | "denied" | "timed_out";
+export type AuditedEgress = EgressMeta & { decision?: EgressDecision; bytesIn?: number };
 
 export type AuditRow = {
   seq: number;
@@ -36,7 +45,10 @@ export type AuditRow = {
   errorCode: string | null;
   /** The arguments' shapes and sizes, never their content. */
   args: string[];
-  egress: (Omit<EgressMeta, "secrets"> & { secrets: string[] }) | null;
+  egress: {
+    method: string; host: string; path: string; status: number; secrets: string[];
+    decision: EgressDecision | null; bytesOut: number | null; bytesIn: number | null; redirects: number | null;
+  } | null;
 };
 
 export type AuditEntry = {
@@ -48,7 +60,7 @@ export type AuditEntry = {
   durationMs: number;
   errorCode?: string;
   args: unknown[];
-  egress?: EgressMeta;
+  egress?: AuditedEgress;
 };
 
 /** A shape for the audit: type and size only, because argument values may carry secrets. */
@@ -68,11 +80,13 @@ export function callerLabel(c: Caller): string {
   return `${c.kind}:${c.id}`;
 }
 
-export function writeAudit(sql: SqlStorage, e: AuditEntry): void {
+/** Writes one row and returns its seq. */
+export function writeAudit(sql: SqlStorage, e: AuditEntry): number {
   sql.exec(
     `INSERT INTO audit (at, capability, method, kind, caller, outcome, duration_ms, error_code,
-                        egress_method, egress_host, egress_path, egress_status, secrets, args)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                        egress_method, egress_host, egress_path, egress_status, secrets, args,
+                        egress_decision, bytes_out, bytes_in, egress_redirects)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     Date.now(),
     e.capability,
     e.method,
@@ -87,13 +101,23 @@ export function writeAudit(sql: SqlStorage, e: AuditEntry): void {
     e.egress?.status ?? null,
     e.egress ? JSON.stringify(e.egress.secrets) : null,
     JSON.stringify(e.args.map(describeArg)),
+    e.egress?.decision ?? null,
+    e.egress?.bytesOut ?? null,
+    e.egress?.bytesIn ?? null,
+    e.egress?.redirects ?? null,
   );
+  return sql.exec<{ seq: number }>(`SELECT last_insert_rowid() AS seq`).one().seq;
+}
+
+export function recordBytesIn(sql: SqlStorage, seq: number, bytes: number): void {
+  sql.exec(`UPDATE audit SET bytes_in = ? WHERE seq = ?`, bytes, seq);
 }
 
 type Raw = {
   seq: number; at: number; capability: string; method: string; kind: string; caller: string; outcome: string;
   duration_ms: number; error_code: string | null; egress_method: string | null; egress_host: string | null;
   egress_path: string | null; egress_status: number | null; secrets: string | null; args: string;
+  egress_decision: string | null; bytes_out: number | null; bytes_in: number | null; egress_redirects: number | null;
 };
 
 export function readAudit(sql: SqlStorage, after: number, limit: number, capability?: string): AuditRow[] {
@@ -112,7 +136,10 @@ export function readAudit(sql: SqlStorage, after: number, limit: number, capabil
     errorCode: r.error_code,
     args: JSON.parse(r.args),
     egress: r.egress_host
-      ? { method: r.egress_method!, host: r.egress_host, path: r.egress_path!, status: r.egress_status ?? 0, secrets: JSON.parse(r.secrets ?? "[]") }
+      ? {
+          method: r.egress_method!, host: r.egress_host, path: r.egress_path!, status: r.egress_status ?? 0, secrets: JSON.parse(r.secrets ?? "[]"),
+          decision: r.egress_decision as EgressDecision | null, bytesOut: r.bytes_out, bytesIn: r.bytes_in, redirects: r.egress_redirects,
+        }
       : null,
   }));
 }

@@ -8,7 +8,10 @@ import { CapstanError, asCapstanError } from "../core/errors";
 import { sha256Hex } from "../core/sha256";
 import { sourceCapability } from "../isolates/isolate";
 import { packageSourceCapability } from "../isolates/loaded/source-capability";
-import { AUDIT_SCHEMA, readAudit, writeAudit, type AuditRow } from "./audit";
+import { alwaysRule, type EgressPolicy } from "../core/egress-policy";
+import { AUDIT_SCHEMA, callerLabel, readAudit, recordBytesIn, writeAudit, type AuditRow } from "./audit";
+import { APPROVALS_SCHEMA, Approvals, type Approval, type ApprovalWatcher } from "./egress/approvals";
+import { POLICY_SCHEMA, prependRule, readPolicy, writePolicy } from "./egress/policy-store";
 import { BUILTINS } from "./builtins";
 import type { DispatchNote } from "./builtins/builtin";
 import type { CapabilityKind, Caller } from "./dispatch-types";
@@ -40,6 +43,9 @@ export class ProjectActor extends DurableObject<Env> {
   /** Cancels the line a session is waiting on. */
   readonly #replCancels = new Map<string, () => void>();
   readonly #streams: ProjectStreams;
+  readonly #approvals: Approvals;
+  /** Read on every fetch, written only through setPolicy/allowAlways: kept in memory. */
+  #policy: EgressPolicy | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -51,13 +57,16 @@ export class ProjectActor extends DurableObject<Env> {
     migrate(ctx.storage.sql, "source_capabilities", SOURCE_SCHEMA);
     migrate(ctx.storage.sql, "repl", REPL_SCHEMA);
     migrate(ctx.storage.sql, "streams", STREAMS_SCHEMA);
+    migrate(ctx.storage.sql, "egress_policy", POLICY_SCHEMA);
+    migrate(ctx.storage.sql, "approvals", APPROVALS_SCHEMA);
     this.#streams = new ProjectStreams(ctx.storage);
+    this.#approvals = new Approvals(ctx.storage.sql);
   }
 
   /** The one path every capability call takes: resolve, run, audit. */
   async dispatch(capability: string, method: string, args: unknown[], caller: Caller): Promise<unknown> {
     const started = performance.now();
-    const note: DispatchNote = {};
+    const note: DispatchNote = { caller: callerLabel(caller) };
     let kind: CapabilityKind = "builtin";
     try {
       const layers = this.#layers(capability);
@@ -75,17 +84,51 @@ export class ProjectActor extends DurableObject<Env> {
 
   /**
    * Many dispatches in one RPC (see src/rpc/dispatch-batcher.ts). Each is dispatched and audited
-   * on its own, concurrently; errors come back as their wire form, one per call.
+   * on its own, concurrently, and reported to `sink` as soon as it settles, errors in their wire
+   * form; the RPC itself resolves when all have been reported.
    */
-  async dispatchMany(calls: { capability: string; method: string; args: unknown[]; caller: Caller }[]): Promise<({ ok: true; value: unknown } | { ok: false; error: string })[]> {
-    return Promise.all(
-      calls.map((c) =>
-        this.dispatch(c.capability, c.method, c.args, c.caller).then(
-          (value) => ({ ok: true as const, value }),
-          (err) => ({ ok: false as const, error: asCapstanError(err).message }),
-        ),
+  async dispatchMany(
+    calls: { capability: string; method: string; args: unknown[]; caller: Caller }[],
+    sink: { settle(i: number, r: { ok: true; value: unknown } | { ok: false; error: string }): unknown },
+  ): Promise<void> {
+    await Promise.all(
+      calls.map((c, i) =>
+        this.dispatch(c.capability, c.method, c.args, c.caller)
+          .then(
+            (value) => ({ ok: true as const, value }),
+            (err) => ({ ok: false as const, error: asCapstanError(err).message }),
+          )
+          .then((r) => sink.settle(i, r))
+          .catch(() => undefined),
       ),
     );
+  }
+
+  policy(): EgressPolicy {
+    return (this.#policy ??= readPolicy(this.ctx.storage.sql));
+  }
+
+  /** Replaces the policy whole (the front door validated it). */
+  setPolicy(policy: EgressPolicy): EgressPolicy {
+    return (this.#policy = writePolicy(this.ctx.storage.sql, policy));
+  }
+
+  approvals(): Approval[] {
+    return this.#approvals.pending();
+  }
+
+  /** The front door checked that `by` holds the approval right. */
+  decideApproval(id: string, verdict: "approved" | "denied", by: string, always = false): Approval {
+    return this.#approvals.decide(id, verdict, by, verdict === "approved" && always);
+  }
+
+  watchApprovals(id: string, watcher: ApprovalWatcher): void {
+    // A stub received as an argument is released when the call returns unless it is duplicated.
+    this.#approvals.watch(id, watcher.dup ? watcher.dup() : watcher);
+  }
+
+  unwatchApprovals(id: string): boolean {
+    return this.#approvals.unwatch(id);
   }
 
   capabilities(): CapabilityInfo[] {
@@ -233,7 +276,14 @@ export class ProjectActor extends DurableObject<Env> {
       case "builtin": {
         const fn = layer.builtin.methods[method];
         if (!fn) throw new CapstanError("capability_unknown", `capability "${capability}" has no method "${method}"`);
-        return fn({ projectId: this.projectId, exports: this.ctx.exports, streams: this.#streams }, args, note);
+        const egress = {
+          policy: () => this.policy(),
+          approvals: this.#approvals,
+          allowAlways: (url: URL, method: string) => {
+            this.#policy = prependRule(this.ctx.storage.sql, alwaysRule(url, method));
+          },
+        };
+        return fn({ projectId: this.projectId, exports: this.ctx.exports, streams: this.#streams, egress }, args, note);
       }
       case "source": {
         const { def } = layer;
@@ -261,7 +311,7 @@ export class ProjectActor extends DurableObject<Env> {
   }
 
   #audit(capability: string, method: string, args: unknown[], kind: CapabilityKind, caller: Caller, started: number, note: DispatchNote, errorCode?: string): void {
-    writeAudit(this.ctx.storage.sql, {
+    const seq = writeAudit(this.ctx.storage.sql, {
       capability,
       method,
       args,
@@ -272,6 +322,7 @@ export class ProjectActor extends DurableObject<Env> {
       errorCode,
       egress: note.egress,
     });
+    note.bytesIn?.then((n) => recordBytesIn(this.ctx.storage.sql, seq, n));
   }
 }
 

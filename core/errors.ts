@@ -17,6 +17,11 @@ export type ErrorCode =
   | "secret_invalid"
   | "secrets_unavailable"
   | "upstream_unreachable"
+  | "egress_denied"
+  | "egress_unscrubbable"
+  | "redirect_refused"
+  | "approval_denied"
+  | "approval_timeout"
   | "capability_unknown"
   | "capability_failed"
   | "bad_source"
@@ -40,6 +45,11 @@ const STATUS: Record<ErrorCode, number> = {
   secret_invalid: 400,
   secrets_unavailable: 503,
   upstream_unreachable: 502,
+  egress_denied: 403,
+  egress_unscrubbable: 502,
+  redirect_refused: 502,
+  approval_denied: 403,
+  approval_timeout: 403,
   capability_unknown: 404,
   capability_failed: 502,
   bad_source: 400,

@@ -1,108 +1,215 @@
 // EgressPipe: the only place a secret's plaintext exists. Stateless; the project it acts for
-// comes from `props`, which only trusted code (the ProjectActor, through ctx.exports) sets.
-// It refuses before sending when any placeholder is unknown or unbound, substitutes, fetches
-// with redirects left to the caller, and scrubs every substituted value out of the response.
+// comes from `props`, which only trusted code (the ProjectActor, through ctx.exports) sets, and
+// the policy comes from the actor with each call. It refuses before sending when a placeholder
+// is unknown or unbound or the policy says no, substitutes, fetches with `redirect: "manual"`
+// and follows redirects itself (re-checking policy and bindings on every hop), and scrubs every
+// substituted value out of what comes back. See docs/security.md for the rules it enforces.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { CapstanError, asCapstanError } from "../core/errors";
+import { decide, type EgressPolicy } from "../core/egress-policy";
+import { CapstanError, asCapstanError, type ErrorCode } from "../core/errors";
 import { normaliseHost } from "../core/host-binding";
-import { openSecrets, type OpenedSecret } from "./secrets/store";
-import { scrubResponse, scrubRules, scrubText } from "./egress/scrub";
-import { assertBound, bodyKind, encodeFor, namesIn, substituteStream, substituteText } from "./egress/substitute";
+import { TOKEN, URL_TOKEN, tokenOf, tokensIn, type Token } from "../core/placeholders";
+import { issueWorkloadToken } from "../src/auth/issuer";
+import { openSecrets } from "./secrets/store";
+import { scrubResponse, scrubRules, scrubText, type Substituted } from "./egress/scrub";
+import { bodyKind, emptyValues, resolveBasic, encodeFor, isBound, substituteStream, substituteText, assertBound, type Values } from "./egress/substitute";
 
 export type EgressProps = { projectId: string };
+export type EgressOptions = { policy: EgressPolicy; approved?: boolean };
 
 /** What the actor learns about an egress: names and metadata, never a value. */
-export type EgressMeta = { method: string; host: string; path: string; status: number; secrets: string[] };
+export type EgressMeta = {
+  method: string;
+  host: string;
+  path: string;
+  status: number;
+  secrets: string[];
+  bytesOut?: number;
+  redirects?: number;
+};
 export type EgressResult = { response: Response; meta: EgressMeta };
 
 /** A body this small is read whole before sending, so a refused placeholder in it sends nothing. */
 const PREFLIGHT_BODY_BYTES = 64 * 1024;
+export const MAX_REDIRECTS = 10;
+/** Distinct secrets and audiences one request may name: a bound on D1 reads and scrub rules. */
+const MAX_SECRETS = 64;
+const MAX_AUDIENCES = 4;
+/** Encodings the runtime decodes on fetch, so the body reaching the scrubber is plain. */
+const DECODED_BY_RUNTIME = new Set(["gzip", "x-gzip", "deflate", "br", "identity", ""]);
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+
+type Body = { kind: "none" } | { kind: "text"; text: string; type: "json" | "form" | "text" } | { kind: "stream"; stream: ReadableStream<Uint8Array> };
 
 export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
-  async egress(request: Request): Promise<EgressResult> {
-    const projectId = this.ctx.props.projectId;
-    const used = new Map<string, OpenedSecret>();
+  async egress(request: Request, options: EgressOptions): Promise<EgressResult> {
+    const values = emptyValues();
     try {
-      return await this.#send(projectId, request, used);
+      return await this.#send(request, options, values);
     } catch (err) {
       // Errors leave as codes and messages that name secrets, never carry their values.
       const e = asCapstanError(err);
-      throw new CapstanError(e.code, scrubText(e.detail, scrubRules([...used.values()])));
+      throw new CapstanError(e.code, scrubText(e.detail, scrubRules(substituted(values))));
     }
   }
 
-  async #send(projectId: string, request: Request, used: Map<string, OpenedSecret>): Promise<EgressResult> {
-    const url = new URL(request.url);
-    if (url.protocol !== "https:" && url.protocol !== "http:") {
-      throw new CapstanError("bad_request", `only http and https URLs can be fetched, not ${url.protocol}`);
+  async #resolve(t: Token, values: Values): Promise<void> {
+    const names = t.kind === "secret" ? [t.name] : t.kind === "basic" ? [t.user, t.pass] : [];
+    const missing = names.filter((n) => !values.secrets.has(n));
+    if (missing.length) {
+      if (values.secrets.size + missing.length > MAX_SECRETS) throw new CapstanError("limit_exceeded", `a request may use at most ${MAX_SECRETS} distinct secrets`);
+      for (const [n, s] of await openSecrets(this.env, this.ctx.props.projectId, missing)) values.secrets.set(n, s);
+    }
+    if (t.kind === "basic") resolveBasic(values, t.user, t.pass);
+    if (t.kind === "idToken" && !values.idTokens.has(t.audience)) {
+      if (values.idTokens.size >= MAX_AUDIENCES) throw new CapstanError("limit_exceeded", `a request may ask for at most ${MAX_AUDIENCES} id tokens`);
+      values.idTokens.set(t.audience, await issueWorkloadToken(this.env, this.ctx.props.projectId, t.audience));
+    }
+  }
+
+  async #send(request: Request, options: EgressOptions, values: Values): Promise<EgressResult> {
+    const first = new URL(request.url);
+    if (first.protocol !== "https:" && first.protocol !== "http:") {
+      throw new CapstanError("bad_request", `only http and https URLs can be fetched, not ${first.protocol}`);
+    }
+    if (first.username || first.password) {
+      // Userinfo is not a place placeholders go, and "api.x.com@evil.com" is a classic lookalike.
+      throw new CapstanError("bad_request", "the URL carries user:password@; send credentials in a header (basicAuth(getSecret(\"USER\"), getSecret(\"PASS\")))");
     }
     const hostHeader = request.headers.get("host");
-    if (hostHeader !== null && normaliseHost(hostHeader) !== normaliseHost(url.host)) {
-      throw new CapstanError("bad_request", `the Host header "${hostHeader}" disagrees with the URL's host ${url.host}`);
+    if (hostHeader !== null && normaliseHost(hostHeader) !== normaliseHost(first.host)) {
+      throw new CapstanError("bad_request", `the Host header "${hostHeader}" disagrees with the URL's host ${first.host}`);
     }
 
-    // Secrets named in the URL and headers are opened and checked before anything is sent.
-    const target = url.pathname + url.search;
-    const names = new Set(namesIn(target, true));
-    for (const [, v] of request.headers) for (const n of namesIn(v)) names.add(n);
-    for (const [name, s] of await openSecrets(this.env, projectId, [...names])) {
-      assertBound(s, url);
-      used.set(name, s);
-    }
-    const lookup = async (name: string): Promise<OpenedSecret> => {
-      let s = used.get(name);
-      if (!s) {
-        s = (await openSecrets(this.env, projectId, [name])).get(name)!;
-        assertBound(s, url);
-        used.set(name, s);
+    // The request as written: the template every hop is built from.
+    const headerTemplate = [...request.headers].filter(([k]) => k !== "host");
+    const urlTokens = tokensIn(first.pathname + first.search, true);
+    const tokens: Token[] = [];
+    for (const m of (first.pathname + first.search).matchAll(URL_TOKEN)) tokens.push(tokenOf(m));
+    for (const [, v] of headerTemplate) for (const m of v.matchAll(TOKEN)) tokens.push(tokenOf(m));
+    let body = await this.#readBody(request, tokens, values);
+    for (const t of tokens) await this.#resolve(t, values);
+
+    let url = first;
+    let method = request.method;
+    let redirects = 0;
+    let bytesOut = 0;
+    const follow = request.redirect !== "manual";
+    for (;;) {
+      const hop = redirects > 0;
+      const refuse = (code: ErrorCode, why: string) => new CapstanError(hop ? "redirect_refused" : code, hop ? `redirect ${redirects} to ${method} ${url.protocol}//${url.host}${url.pathname} refused: ${why}` : why);
+
+      const d = decide(options.policy, url, method);
+      if (d.action === "deny") throw refuse("egress_denied", `${method} ${url.protocol}//${url.host}${url.pathname} is denied by ${d.reason}`);
+      if (d.action === "hold" && (hop || !options.approved)) throw refuse("egress_denied", `${method} ${url.protocol}//${url.host}${url.pathname} needs approval (${d.reason}); redirects are not held`);
+
+      // On the first hop every secret must be bound; afterwards a header carrying an unbound
+      // secret (or an id token, off its first origin) is dropped, as browsers drop Authorization.
+      const headers = new Headers();
+      for (const [k, v] of headerTemplate) {
+        const used = tokensIn(v);
+        const bound = [...used.names].every((n) => isBound(values.secrets.get(n)!, url, method));
+        const sameOrigin = url.origin === first.origin;
+        if (!hop) for (const n of used.names) assertBound(values.secrets.get(n)!, url, method);
+        else if (!bound || (used.audiences.size && !sameOrigin)) continue;
+        headers.append(k, substituteText(v, values, encodeFor.header));
       }
-      return s;
-    };
+      let outUrl = url;
+      if (!hop) {
+        for (const n of urlTokens.names) assertBound(values.secrets.get(n)!, url, method);
+        outUrl = new URL(url);
+        const target = substituteText(url.pathname + url.search, values, encodeFor.url, true);
+        const q = target.indexOf("?");
+        outUrl.pathname = q === -1 ? target : target.slice(0, q);
+        outUrl.search = q === -1 ? "" : target.slice(q);
+      }
+      let sendBody: BodyInit | null = null;
+      if (body.kind === "text") {
+        const used = tokensIn(body.text);
+        for (const n of used.names) {
+          if (!isBound(values.secrets.get(n)!, url, method)) throw refuse("secret_not_bound", `secret "${n}" is not bound to ${method} ${url.protocol}//${url.host}${url.pathname}`);
+        }
+        if (hop && used.audiences.size && url.origin !== first.origin) throw refuse("redirect_refused", "the body carries an id token and the redirect leaves its origin");
+        const text = substituteText(body.text, values, encodeFor[body.type]);
+        bytesOut += new TextEncoder().encode(text).length;
+        sendBody = text;
+      } else if (body.kind === "stream") {
+        sendBody = body.stream.pipeThrough(counter((n) => (bytesOut += n)));
+      }
+      // Scrubbing needs to read the body: ask only for encodings the runtime decodes.
+      if (values.secrets.size || values.idTokens.size) headers.set("accept-encoding", "gzip, br");
 
-    const outUrl = new URL(url);
-    if (names.size) {
-      const substituted = substituteText(target, used, encodeFor.url, true);
-      const q = substituted.indexOf("?");
-      outUrl.pathname = q === -1 ? substituted : substituted.slice(0, q);
-      outUrl.search = q === -1 ? "" : substituted.slice(q);
-    }
-    const headers = new Headers();
-    for (const [k, v] of request.headers) {
-      if (k === "host") continue;
-      headers.append(k, substituteText(v, used, encodeFor.header));
-    }
+      let upstream: Response;
+      try {
+        upstream = await fetch(outUrl, { method, headers, body: sendBody, redirect: "manual" });
+      } catch (err) {
+        const e = asCapstanError(err);
+        if (e.code !== "internal") throw e;
+        throw new CapstanError("upstream_unreachable", `${method} ${url.protocol}//${url.host} failed before a response arrived`);
+      }
 
-    const body = await this.#body(request, lookup);
-    const rules = () => scrubRules([...used.values()]);
-    let upstream: Response;
-    try {
-      upstream = await fetch(outUrl, { method: request.method, headers, body, redirect: "manual" });
-    } catch (err) {
-      const e = asCapstanError(err);
-      if (e.code !== "internal") throw e;
-      throw new CapstanError("upstream_unreachable", `${request.method} ${url.protocol}//${url.host} failed before a response arrived`);
+      const location = upstream.headers.get("location");
+      if (follow && REDIRECT_STATUS.has(upstream.status) && location) {
+        await upstream.body?.cancel();
+        if (++redirects > MAX_REDIRECTS) throw new CapstanError("redirect_refused", `more than ${MAX_REDIRECTS} redirects`);
+        let next: URL;
+        try {
+          next = new URL(location, url);
+        } catch {
+          throw new CapstanError("redirect_refused", `redirect ${redirects} has a Location that is not a URL`);
+        }
+        if (next.protocol !== "https:" && next.protocol !== "http:") throw new CapstanError("redirect_refused", `redirect ${redirects} leads to ${next.protocol}, not http or https`);
+        if (next.username || next.password) throw new CapstanError("redirect_refused", `redirect ${redirects} leads to a URL with user:password@`);
+        const carrying = values.secrets.size > 0 || values.idTokens.size > 0;
+        if (carrying && url.protocol === "https:" && next.protocol === "http:") {
+          throw new CapstanError("redirect_refused", `redirect ${redirects} would downgrade from https to http while the request carries a secret`);
+        }
+        // Fetch spec: 303 (and 301/302 after a POST) become a GET without a body; 307/308 resend as is.
+        if (upstream.status === 303 ? method !== "HEAD" : (upstream.status === 301 || upstream.status === 302) && method === "POST") {
+          method = "GET";
+          body = { kind: "none" };
+          for (let i = headerTemplate.length - 1; i >= 0; i--) if (/^content-(type|length|encoding|language)$/.test(headerTemplate[i]![0])) headerTemplate.splice(i, 1);
+        } else if (body.kind === "stream") {
+          throw new CapstanError("redirect_refused", `redirect ${redirects} (${upstream.status}) would resend a streamed body, which cannot be replayed`);
+        }
+        url = next;
+        continue;
+      }
+
+      const encoding = (upstream.headers.get("content-encoding") ?? "").trim().toLowerCase();
+      if ((values.secrets.size || values.idTokens.size) && !DECODED_BY_RUNTIME.has(encoding)) {
+        await upstream.body?.cancel();
+        throw new CapstanError("egress_unscrubbable", `the response is ${encoding}-encoded, which cannot be scrubbed; a request carrying secrets accepts gzip or br only`);
+      }
+      return {
+        response: scrubResponse(upstream, scrubRules(substituted(values))),
+        meta: {
+          method: request.method,
+          host: first.host,
+          path: first.pathname,
+          status: upstream.status,
+          secrets: [...values.secrets.keys()],
+          bytesOut,
+          redirects,
+        },
+      };
     }
-    return {
-      response: scrubResponse(upstream, rules()),
-      meta: { method: request.method, host: url.host, path: url.pathname, status: upstream.status, secrets: [...used.keys()] },
-    };
   }
 
-  async #body(request: Request, lookup: (n: string) => Promise<OpenedSecret>): Promise<BodyInit | null> {
-    if (!request.body) return null;
-    const kind = bodyKind(request.headers.get("content-type"));
-    if (!kind) return request.body;
+  /** Reads a small text body whole (so refusals happen before sending); streams the rest. */
+  async #readBody(request: Request, tokens: Token[], values: Values): Promise<Body> {
+    if (!request.body) return { kind: "none" };
+    const type = bodyKind(request.headers.get("content-type"));
+    if (!type) return { kind: "stream", stream: request.body };
     const reader = request.body.getReader();
     const head: Uint8Array[] = [];
     let size = 0;
     while (size <= PREFLIGHT_BODY_BYTES) {
       const { done, value } = await reader.read();
       if (done) {
-        // The whole body is here: substitute it now, so any refusal happens before sending.
         const text = new TextDecoder().decode(await new Blob(head).arrayBuffer());
-        const secrets = new Map<string, OpenedSecret>();
-        for (const n of namesIn(text)) secrets.set(n, await lookup(n));
-        return substituteText(text, secrets, encodeFor[kind]);
+        for (const m of text.matchAll(TOKEN)) tokens.push(tokenOf(m));
+        return { kind: "text", text, type };
       }
       head.push(value);
       size += value.length;
@@ -121,6 +228,32 @@ export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
         return reader.cancel(reason);
       },
     });
-    return rest.pipeThrough(substituteStream(kind, lookup));
+    return { kind: "stream", stream: rest.pipeThrough(this.#streamSubstitution(type, request, values)) };
   }
+
+  /** Values found mid-stream join the same maps the response is scrubbed with. */
+  #streamSubstitution(type: "json" | "form" | "text", request: Request, values: Values): TransformStream<Uint8Array, Uint8Array> {
+    const url = new URL(request.url);
+    return substituteStream(type, values, async (t) => {
+      await this.#resolve(t, values);
+      for (const n of t.kind === "secret" ? [t.name] : t.kind === "basic" ? [t.user, t.pass] : []) assertBound(values.secrets.get(n)!, url, request.method);
+    });
+  }
+}
+
+/** Every value substituted, in the forms scrubbing looks for. */
+function substituted(values: Values): Substituted[] {
+  const out: Substituted[] = [...values.secrets.values()].map((s) => ({ name: s.name, value: s.value }));
+  for (const [pair, credentials] of values.basics) out.push({ name: `basicAuth:${pair}`, value: credentials });
+  for (const [aud, token] of values.idTokens) out.push({ name: `idToken:${aud}`, value: token });
+  return out;
+}
+
+function counter(add: (n: number) => void): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream({
+    transform(chunk, c) {
+      add(chunk.byteLength);
+      c.enqueue(chunk);
+    },
+  });
 }

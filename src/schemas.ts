@@ -1,7 +1,7 @@
 // Every input's shape, at the edge. Types inside come from these with z.infer.
 import { z } from "zod";
 import { CapstanError } from "../core/errors";
-import { parseHostBinding } from "../core/host-binding";
+import { parseHostPattern } from "../core/host-binding";
 import { SECRET_NAME } from "../core/placeholders";
 import { PROJECT_ID } from "./auth/ids";
 
@@ -9,15 +9,47 @@ export const ProjectName = z.string().trim().min(1, "must not be empty").max(100
 export const ProjectId = z.string().regex(PROJECT_ID, "is not a project id (prj_…)");
 export const SecretName = z.string().regex(SECRET_NAME, "must be 1-64 characters of A-Z a-z 0-9 _ . -");
 export const SecretValue = z.string().min(1, "must not be empty").max(64 * 1024, "must be at most 64 KiB");
+const HostPatternText = z.string().max(300, "must be at most 300 characters").superRefine((text, ctx) => {
+  const parsed = parseHostPattern(text);
+  if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed });
+});
+const HttpMethod = z.string().regex(/^[A-Z]{1,16}$/, "must be an HTTP method in capitals (GET, POST, …)");
+const PathPrefix = z.string().max(1024, "must be at most 1024 characters").regex(/^\/[^?#\s]*$/, "must be a path starting with / (no query, no fragment)");
+const SecretBindingObject = z.strictObject({
+  host: HostPatternText,
+  ports: z.array(z.number().int().min(1, "must be a port 1-65535").max(65535, "must be a port 1-65535")).min(1).max(16).optional(),
+  paths: z.array(PathPrefix).min(1).max(32).optional(),
+  methods: z.array(HttpMethod).min(1).max(16).optional(),
+});
+/** A string is a host pattern; an object narrows one. Either way the issue names the exact field. */
+const SecretBinding = z.unknown().transform((v, ctx): string | z.infer<typeof SecretBindingObject> => {
+  const r = typeof v === "string" ? HostPatternText.safeParse(v) : SecretBindingObject.safeParse(v);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) {
+    const message = typeof v === "string" || (typeof v === "object" && v !== null) ? issue.message : "must be a host pattern or { host, ports?, paths?, methods? }";
+    ctx.addIssue({ code: "custom", message, path: issue.path });
+  }
+  return z.NEVER;
+});
 export const HostBindings = z
-  .array(
-    z.string().superRefine((text, ctx) => {
-      const parsed = parseHostBinding(text);
-      if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed });
-    }),
-  )
+  .array(SecretBinding)
   .min(1, "must name at least one host (secrets are deny-by-default)")
   .max(32, "may name at most 32 hosts");
+
+const PolicyAction = z.enum(["allow", "deny", "hold"], { error: "must be allow, deny or hold" });
+export const PolicyRule = z.strictObject({
+  host: HostPatternText,
+  methods: z.array(HttpMethod).min(1).max(16).optional(),
+  path: PathPrefix.optional(),
+  action: PolicyAction,
+});
+export const SetPolicyBody = z.strictObject({
+  rules: z.array(PolicyRule).max(200, "may hold at most 200 rules"),
+  default: PolicyAction.optional(),
+  holdTimeoutMs: z.number().int().min(100, "must be at least 100 ms").max(3_600_000, "must be at most one hour").optional(),
+});
+export const ApprovalId = z.string().regex(/^apr_[A-Za-z0-9_-]{8,64}$/, "is not an approval id (apr_…)");
+export const ApproveOptions = z.strictObject({ always: z.boolean().optional() }).optional();
 
 export const CreateProjectBody = z.object({ name: ProjectName });
 export const PutSecretBody = z.object({ value: SecretValue, hosts: HostBindings });

@@ -6,7 +6,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { inject, expect, it } from "vitest";
 import { loadIsolate } from "../isolates/isolate";
-import { call, connect, newUser, tag } from "./helpers";
+import { call, connect, newUser, tag, allowUpstreams } from "./helpers";
 
 const upstream = inject("upstream");
 const host = new URL(upstream).host;
@@ -23,6 +23,7 @@ it("no byte of a canary secret reaches actor storage, audit, errors or responses
   const { session, close } = await connect(key);
   try {
     const { id } = await session.createProject("canary");
+    await allowUpstreams(key, id);
     const p = session.project(id);
     await p.setSecret("CANARY", canary, { hosts: [`http://${host}`] });
     await p.setSecret("FAR", canary, { hosts: ["api.example.com"] });
@@ -47,7 +48,8 @@ it("no byte of a canary secret reaches actor storage, audit, errors or responses
         body: JSON.stringify({ k: 'getSecret("CANARY")', base: btoa(canary) }),
       }),
     );
-    await collect(await p.fetch(`${upstream}/redirect/${t}?to=${encodeURIComponent(`http://example.com/?x=getSecret("CANARY")`)}`));
+    // Followed inside the pipe; the Location's placeholder is the upstream's text, never expanded.
+    await collect(await p.fetch(`${upstream}/redirect/${t}?to=${encodeURIComponent(`${inject("otherUpstream")}/echo/${t}?x=getSecret("CANARY")`)}`, { headers: { authorization: 'getSecret("CANARY")' } }));
     await failure(p.fetch(`${upstream}/echo/${t}`, { headers: { authorization: 'getSecret("FAR")' } }));
     await failure(p.fetch(`${upstream}/echo/${t}`, { headers: { authorization: 'getSecret("MISSING")' } }));
     await failure(p.fetch(`http://unreachable.invalid/${t}?k=getSecret("CANARY")`));

@@ -2,7 +2,7 @@ import { inject, describe, expect, it } from "vitest";
 import { newHttpBatchRpcSession } from "capnweb";
 import { exports } from "cloudflare:workers";
 import type { Session } from "../src/rpc/api";
-import { BASE, call, connect, newProject, newUser, tag, upstreamSeen } from "./helpers";
+import { BASE, allowUpstreams, call, connect, newProject, newUser, tag, upstreamSeen } from "./helpers";
 
 const upstream = inject("upstream");
 const host = new URL(upstream).host;
@@ -13,6 +13,7 @@ describe("one request, project → actor → EgressPipe → upstream", () => {
     const { session, close } = await connect(key);
     try {
       const project = await session.createProject("e2e");
+      await allowUpstreams(key, project.id);
       const p = session.project(project.id);
       const value = `sk-live-${crypto.randomUUID()}`;
       await p.setSecret("X", value, { hosts: [`http://${host}`] });

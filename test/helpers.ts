@@ -1,5 +1,6 @@
 // Drives the Worker the way a user does: HTTP routes and capnweb over a real WebSocket.
 import { newWebSocketRpcSession, type RpcStub } from "capnweb";
+import { inject } from "vitest";
 import { exports } from "cloudflare:workers";
 import type { Session } from "../src/rpc/api";
 
@@ -19,10 +20,13 @@ export async function newUser(): Promise<{ userId: string; key: string }> {
   return res.json();
 }
 
-export async function newProject(key: string, name = "p"): Promise<string> {
+/** A new project whose egress policy allows the loopback upstreams (see allowUpstreams). */
+export async function newProject(key: string, name = "p", options: { allowUpstreams?: boolean } = {}): Promise<string> {
   const res = await call("/v1/projects", { method: "POST", token: key, body: JSON.stringify({ name }) });
   if (res.status !== 201) throw new Error(`creating a project failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { id: string }).id;
+  const id = ((await res.json()) as { id: string }).id;
+  if (options.allowUpstreams !== false) await allowUpstreams(key, id);
+  return id;
 }
 
 /** A capnweb session over a real WebSocket to /rpc, authenticated in-band. */
@@ -34,6 +38,16 @@ export async function connect(token: string): Promise<{ session: RpcStub<Session
   const gate = newWebSocketRpcSession<{ authenticate(t: string): Session }>(ws as unknown as WebSocket);
   const session = gate.authenticate(token) as unknown as RpcStub<Session>;
   return { session, close: () => ws.close() };
+}
+
+/**
+ * Loopback is a private address, refused by every project's egress policy unless a rule names
+ * it: tests that talk to their loopback upstreams allow exactly those, as a user would.
+ */
+export async function allowUpstreams(key: string, projectId: string, extra: object[] = [], more: object = {}): Promise<void> {
+  const rules = [...extra, ...[inject("upstream"), inject("otherUpstream")].map((u) => ({ host: u, action: "allow" }))];
+  const res = await call(`/v1/projects/${projectId}/egress-policy`, { method: "PUT", token: key, body: JSON.stringify({ rules, ...more }) });
+  if (res.status !== 200) throw new Error(`setting the egress policy failed: ${res.status} ${await res.text()}`);
 }
 
 export function upstreamSeen(upstream: string, tag: string): Promise<{ method: string; url: string; headers: Record<string, string>; body: string }[]> {

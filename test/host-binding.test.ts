@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { anyBindingAllows, parseHostBinding } from "../core/host-binding";
+import { anyBindingAllows, parseHostPattern } from "../core/host-binding";
 
 const allows = (binding: string, url: string) => anyBindingAllows([binding], new URL(url));
 
@@ -38,10 +38,10 @@ describe("host bindings", () => {
   });
 
   it("explain what is wrong with a malformed binding", () => {
-    expect(parseHostBinding("https://a.example/path")).toMatch(/not a host binding/);
-    expect(parseHostBinding("a.example:99999")).toMatch(/port/);
-    expect(parseHostBinding("ftp://a.example")).toMatch(/not a host binding/);
-    expect(parseHostBinding("*.*.example")).toMatch(/not a host binding/);
-    expect(parseHostBinding("user@a.example")).toMatch(/not a host binding/);
+    expect(parseHostPattern("https://a.example/path")).toMatch(/not a host pattern/);
+    expect(parseHostPattern("a.example:99999")).toMatch(/port/);
+    expect(parseHostPattern("ftp://a.example")).toMatch(/not a host pattern/);
+    expect(parseHostPattern("*.*.example")).toMatch(/not a host pattern/);
+    expect(parseHostPattern("user@a.example")).toMatch(/not a host pattern/);
   });
 });

@@ -1,7 +1,7 @@
 // Bad input and refused egress: a clear 4xx or typed error naming what was wrong, nothing sent
 // upstream, nothing half-written.
 import { inject, describe, expect, it } from "vitest";
-import { call, connect, newProject, newUser, tag, upstreamSeen } from "./helpers";
+import { allowUpstreams, call, connect, newProject, newUser, tag, upstreamSeen } from "./helpers";
 
 const upstream = inject("upstream");
 const host = new URL(upstream).host;
@@ -21,6 +21,7 @@ describe("refused egress sends nothing", () => {
     const { session, close } = await connect(key);
     try {
       const { id } = await session.createProject("r");
+      await allowUpstreams(key, id);
       const p = session.project(id);
       const value = `v-${crypto.randomUUID()}`;
       await p.setSecret("ELSEWHERE", value, { hosts: ["api.example.com"] });
@@ -43,6 +44,7 @@ describe("refused egress sends nothing", () => {
     const { session, close } = await connect(key);
     try {
       const { id } = await session.createProject("r");
+      await allowUpstreams(key, id);
       const p = session.project(id);
       await p.setSecret("PORTED", "pv-0001", { hosts: [`http://127.0.0.1:1`] });
       const t = tag();
@@ -59,6 +61,7 @@ describe("refused egress sends nothing", () => {
     const { session, close } = await connect(key);
     try {
       const { id } = await session.createProject("r");
+      await allowUpstreams(key, id);
       const p = session.project(id);
       const t = tag();
       const unknown = await rpcError(p.fetch(`${upstream}/echo/${t}?q=getSecret("NOPE")`));
@@ -79,6 +82,7 @@ describe("refused egress sends nothing", () => {
     const { session, close } = await connect(key);
     try {
       const { id } = await session.createProject("r");
+      await allowUpstreams(key, id);
       const t = tag();
       const err = await rpcError(session.project(id).fetch(`${upstream}/echo/${t}`, { headers: { host: "evil.example" } }));
       expect(err.code).toBe("bad_request");

@@ -1,7 +1,7 @@
 // The registry: source capabilities in loaded isolates, and the audit of every dispatch.
 import { env } from "cloudflare:workers";
 import { inject, describe, expect, it } from "vitest";
-import { connect, newUser, tag, upstreamSeen } from "./helpers";
+import { connect, newUser, tag, upstreamSeen, allowUpstreams } from "./helpers";
 
 const upstream = inject("upstream");
 const host = new URL(upstream).host;
@@ -19,6 +19,7 @@ async function project() {
   const { key } = await newUser();
   const c = await connect(key);
   const { id } = await c.session.createProject("reg");
+  await allowUpstreams(key, id);
   return { ...c, id, p: c.session.project(id) };
 }
 

@@ -2,7 +2,7 @@
 // under the project's posture (fetch through the project's capability, shadows, substitution).
 import { RpcTarget } from "capnweb";
 import { inject, describe, expect, it } from "vitest";
-import { connect, newProject, newUser, tag, upstreamSeen } from "./helpers";
+import { allowUpstreams, connect, newProject, newUser, tag, upstreamSeen } from "./helpers";
 import { openRepl, type ReplSocket } from "./repl-client";
 
 const upstream = inject("upstream");
@@ -219,6 +219,7 @@ describe("REPL protocol", () => {
     const { session, close } = await connect(key);
     try {
       const { id } = await session.createProject("r");
+      await allowUpstreams(key, id);
       const repl = session.project(id).repl();
       const logs: unknown[] = [];
       const out = await repl.eval("console.log('via rpc'); let n = 20; n + 1", (entry: unknown) => void logs.push(entry));
@@ -240,6 +241,7 @@ describe("REPL code runs under the project's posture", () => {
     const { session, close } = await connect(key);
     try {
       const { id } = await session.createProject("r");
+      await allowUpstreams(key, id);
       const p = session.project(id);
       const value = `repl-${crypto.randomUUID()}`;
       await p.setSecret("K", value, { hosts: [`http://${host}`] });

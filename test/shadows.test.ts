@@ -4,7 +4,7 @@ import { RpcTarget } from "capnweb";
 import { env } from "cloudflare:workers";
 import { inject, describe, expect, it } from "vitest";
 import { loadIsolate } from "../isolates/isolate";
-import { connect, newUser, tag, upstreamSeen } from "./helpers";
+import { connect, newUser, tag, upstreamSeen, allowUpstreams } from "./helpers";
 
 const upstream = inject("upstream");
 const host = new URL(upstream).host;
@@ -39,6 +39,7 @@ async function setup() {
   const a = await connect(key);
   const b = await connect(key);
   const { id } = await a.session.createProject("shadows");
+  await allowUpstreams(key, id);
   const pa = a.session.project(id);
   const pb = b.session.project(id);
   const value = `sh-${crypto.randomUUID()}`;

@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { scrubRules } from "../isolates/egress/scrub";
 import { byteReplacerStream } from "../isolates/egress/byte-replacer";
-import { substituteStream } from "../isolates/egress/substitute";
+import { emptyValues, substituteStream } from "../isolates/egress/substitute";
+import type { Token } from "../core/placeholders";
 
 const enc = new TextEncoder();
 
@@ -40,20 +41,21 @@ describe("scrubbing", () => {
 });
 
 describe("body substitution", () => {
-  const lookup = async (name: string) => {
-    if (name === "LOOP") return { name, value: 'getSecret("A")', hosts: [] };
-    if (name === "A") return { name, value: 'v"1', hosts: [] };
-    throw new Error(`unknown ${name}`);
+  const known: Record<string, string> = { LOOP: 'getSecret("A")', A: 'v"1' };
+  const values = emptyValues();
+  const resolve = async (t: Token) => {
+    if (t.kind !== "secret" || !(t.name in known)) throw new Error(`unknown ${JSON.stringify(t)}`);
+    values.secrets.set(t.name, { name: t.name, value: known[t.name]!, hosts: [] });
   };
   const text = `{"a":"getSecret(\\"A\\")","b":"getSecret('A')","loop":"getSecret('LOOP')"}`;
   it("finds placeholders split across chunks and JSON-escapes the value", async () => {
     for (let cut = 0; cut <= text.length; cut += 3) {
-      const out = await run(substituteStream("json", lookup), `x getSecret('A') y`, [cut % 19]);
+      const out = await run(substituteStream("json", values, resolve), `x getSecret('A') y`, [cut % 19]);
       expect(out).toBe('x v\\"1 y');
     }
   });
   it("expands one pass only: a value that looks like a placeholder stays as it is", async () => {
-    const out = await run(substituteStream("text", lookup), text, [10, 40]);
+    const out = await run(substituteStream("text", values, resolve), text, [10, 40]);
     expect(out).toContain(`"loop":"getSecret("A")"`);
   });
 });

@@ -1,21 +1,62 @@
-// The built-in `fetch` capability: hands the request, placeholders still raw, to the EgressPipe
-// for this project. The project id in the pipe's props is the actor's own identity.
+// The built-in `fetch` capability: evaluates the project's egress policy (parking a held
+// request until it is decided), then hands the request, placeholders still raw, to the
+// EgressPipe for this project, with the policy so the pipe can re-check every redirect hop.
+// The project id in the pipe's props is the actor's own identity.
+import { decide } from "../../core/egress-policy";
 import { CapstanError } from "../../core/errors";
-import { placeholderNames } from "../../core/placeholders";
+import { tokensIn } from "../../core/placeholders";
 import type { EgressMeta } from "../../isolates/egress-pipe";
 import type { Builtin } from "./builtin";
 
 export const fetchBuiltin: Builtin = {
-  description: "Outbound HTTP through the EgressPipe: secret placeholders substituted, responses scrubbed.",
+  description: "Outbound HTTP through the EgressPipe: policy checked, secret placeholders substituted, responses scrubbed.",
   methods: {
     async fetch(ctx, args, note) {
       const request = args[0];
       if (!(request instanceof Request)) throw new CapstanError("bad_request", "fetch expects a Request");
-      note.egress = attemptMeta(request);
-      const pipe = ctx.exports.EgressPipe({ props: { projectId: ctx.projectId } });
-      const { response, meta } = await pipe.egress(request);
+      const meta = attemptMeta(request);
       note.egress = meta;
-      return response;
+      const url = new URL(request.url);
+      const policy = ctx.egress.policy();
+      const d = decide(policy, url, request.method);
+      let approved = false;
+      if (d.action === "deny") {
+        note.egress = { ...meta, decision: "deny" };
+        throw new CapstanError("egress_denied", `${request.method} ${url.protocol}//${url.host}${url.pathname} is denied by ${d.reason}`);
+      }
+      if (d.action === "hold") {
+        const { state, always } = await ctx.egress.approvals.hold(
+          { method: request.method, host: meta.host, path: meta.path, secrets: meta.secrets, caller: note.caller ?? "unknown" },
+          policy.holdTimeoutMs,
+        );
+        note.egress = { ...meta, decision: state };
+        if (state === "denied") throw new CapstanError("approval_denied", `${request.method} ${url.protocol}//${url.host}${url.pathname} was held for approval and denied`);
+        if (state === "timed_out") throw new CapstanError("approval_timeout", `${request.method} ${url.protocol}//${url.host}${url.pathname} was held for approval and nobody answered within ${policy.holdTimeoutMs} ms`);
+        if (always) ctx.egress.allowAlways(url, request.method);
+        approved = true;
+      } else note.egress = { ...meta, decision: "allow" };
+      const decision = note.egress.decision;
+      const pipe = ctx.exports.EgressPipe({ props: { projectId: ctx.projectId } });
+      const { response, meta: sent } = await pipe.egress(request, { policy: ctx.egress.policy(), approved });
+      note.egress = { ...sent, decision };
+      if (!response.body) {
+        note.bytesIn = Promise.resolve(0);
+        return response;
+      }
+      let bytes = 0;
+      let done!: (n: number) => void;
+      note.bytesIn = new Promise((r) => (done = r));
+      const counted = response.body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, c) {
+            bytes += chunk.byteLength;
+            c.enqueue(chunk);
+          },
+          flush: () => done(bytes),
+          cancel: () => done(bytes),
+        }),
+      );
+      return new Response(counted, response);
     },
   },
 };
@@ -23,7 +64,7 @@ export const fetchBuiltin: Builtin = {
 /** What is known of an egress before the pipe answers, so a refusal is audited too. */
 function attemptMeta(request: Request): EgressMeta {
   const url = new URL(request.url);
-  const names = new Set(placeholderNames(decodeURIComponent(url.pathname + url.search)));
-  for (const [, v] of request.headers) for (const n of placeholderNames(v)) names.add(n);
+  const names = tokensIn(url.pathname + url.search, true).names;
+  for (const [, v] of request.headers) for (const n of tokensIn(v).names) names.add(n);
   return { method: request.method, host: url.host, path: url.pathname, status: 0, secrets: [...names] };
 }

@@ -1,22 +1,34 @@
 // Placeholder substitution for one outbound request. Each place encodes the value the way that
 // place needs (URL: percent-encoded; JSON body: JSON-escaped; form body: form-encoded; header:
-// raw, and CR/LF refused). Expansion is one pass over the text as written: a secret value that
-// itself looks like a placeholder is never expanded again.
+// raw, and CR/LF refused). Expansion is one pass over the text as written, with every form in
+// one alternation (core/placeholders.ts): a secret value that itself looks like a placeholder
+// is never expanded again.
 import { CapstanError } from "../../core/errors";
 import { anyBindingAllows } from "../../core/host-binding";
-import { PLACEHOLDER, PLACEHOLDER_MAX_LENGTH } from "../../core/placeholders";
+import { TOKEN, TOKEN_MAX_LENGTH, URL_TOKEN, tokenOf, type Token } from "../../core/placeholders";
 import type { OpenedSecret } from "../secrets/store";
 
-/** Same grammar as PLACEHOLDER, but the URL parser percent-encodes quotes in paths and queries. */
-const URL_PLACEHOLDER = /getSecret\((%22|%27|"|')([A-Za-z0-9_.-]{1,64})\1\)/g;
+export type Encode = (value: string, label: string) => string;
 
-export type Encode = (value: string) => string;
-export type Lookup = (name: string) => Promise<OpenedSecret>;
+/** Everything a request's placeholders expand to, resolved before (or, for a streamed body, while) sending. */
+export type Values = { secrets: Map<string, OpenedSecret>; idTokens: Map<string, string>; basics: Map<string, string> };
+
+export const emptyValues = (): Values => ({ secrets: new Map(), idTokens: new Map(), basics: new Map() });
+
+/** Records the Basic credentials of a pair whose secrets are already opened. */
+export function resolveBasic(values: Values, user: string, pass: string): void {
+  const key = `${user}:${pass}`;
+  if (values.basics.has(key)) return;
+  const u = values.secrets.get(user)!.value;
+  if (u.includes(":")) throw new CapstanError("secret_invalid", `secret "${user}" contains ":" and cannot be a Basic auth user name`);
+  values.basics.set(key, basicCredentials(u, values.secrets.get(pass)!.value));
+}
+export type Resolve = (t: Token) => Promise<void>;
 
 export const encodeFor = {
   url: (v: string) => encodeURIComponent(v),
-  header: (v: string, name: string) => {
-    if (/[\r\n\0]/.test(v)) throw new CapstanError("secret_invalid", `secret "${name}" contains CR, LF or NUL and cannot be used in a header`);
+  header: (v: string, label: string) => {
+    if (/[\r\n\0]/.test(v)) throw new CapstanError("secret_invalid", `${label} contains CR, LF or NUL and cannot be used in a header`);
     return v;
   },
   json: (v: string) => JSON.stringify(v).slice(1, -1),
@@ -24,19 +36,37 @@ export const encodeFor = {
   text: (v: string) => v,
 };
 
-export function namesIn(text: string, url = false): string[] {
-  return [...new Set([...text.matchAll(url ? URL_PLACEHOLDER : PLACEHOLDER)].map((m) => m[2]!))];
+export function basicCredentials(user: string, pass: string): string {
+  let bin = "";
+  for (const b of new TextEncoder().encode(`${user}:${pass}`)) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+
+function expandOne(t: Token, values: Values, encode: Encode, url: boolean): string {
+  switch (t.kind) {
+    case "secret":
+      return encode(values.secrets.get(t.name)!.value, `secret "${t.name}"`);
+    case "basic":
+      return encode(values.basics.get(`${t.user}:${t.pass}`)!, `basicAuth of "${t.user}" and "${t.pass}"`);
+    case "idToken":
+      return encode(values.idTokens.get(url ? decodeURIComponent(t.audience) : t.audience)!, `the id token for "${t.audience}"`);
+  }
 }
 
 /** Replaces every placeholder in `text` with its encoded value, in one pass. */
-export function substituteText(text: string, secrets: ReadonlyMap<string, OpenedSecret>, encode: (v: string, name: string) => string, url = false): string {
-  return text.replace(url ? URL_PLACEHOLDER : PLACEHOLDER, (_m, _q, name: string) => encode(secrets.get(name)!.value, name));
+export function substituteText(text: string, values: Values, encode: Encode, url = false): string {
+  return text.replace(url ? URL_TOKEN : TOKEN, (...m) => expandOne(tokenOf(m as unknown as RegExpMatchArray), values, encode, url));
+}
+
+/** Whether a secret may go where `url` points, with this method. */
+export function isBound(secret: OpenedSecret, url: URL, method: string): boolean {
+  return anyBindingAllows(secret.hosts, url, method);
 }
 
 /** Refuses, naming the secret and the destination, when a secret is not bound to where the request goes. */
-export function assertBound(secret: OpenedSecret, url: URL): void {
-  if (!anyBindingAllows(secret.hosts, url)) {
-    throw new CapstanError("secret_not_bound", `secret "${secret.name}" is not bound to ${url.protocol}//${url.host}`);
+export function assertBound(secret: OpenedSecret, url: URL, method: string): void {
+  if (!isBound(secret, url, method)) {
+    throw new CapstanError("secret_not_bound", `secret "${secret.name}" is not bound to ${method} ${url.protocol}//${url.host}${url.pathname}`);
   }
 }
 
@@ -56,7 +86,7 @@ export function bodyKind(contentType: string | null): BodyKind {
  * start of a placeholder is held back until the next chunk decides it, so a placeholder split
  * across chunks is still found and memory stays bounded.
  */
-export function substituteStream(kind: Exclude<BodyKind, null>, lookup: Lookup): TransformStream<Uint8Array, Uint8Array> {
+export function substituteStream(kind: Exclude<BodyKind, null>, values: Values, resolve: Resolve): TransformStream<Uint8Array, Uint8Array> {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   const encode = encodeFor[kind];
@@ -64,12 +94,13 @@ export function substituteStream(kind: Exclude<BodyKind, null>, lookup: Lookup):
   async function expand(text: string, final: boolean): Promise<string> {
     let out = "";
     let pos = 0;
-    for (const m of text.matchAll(PLACEHOLDER)) {
-      const secret = await lookup(m[2]!);
-      out += text.slice(pos, m.index) + encode(secret.value);
+    for (const m of text.matchAll(TOKEN)) {
+      const t = tokenOf(m);
+      await resolve(t);
+      out += text.slice(pos, m.index) + expandOne(t, values, encode, false);
       pos = m.index! + m[0].length;
     }
-    const keep = final ? text.length : Math.max(pos, text.length - (PLACEHOLDER_MAX_LENGTH - 1));
+    const keep = final ? text.length : Math.max(pos, text.length - (TOKEN_MAX_LENGTH - 1));
     pending = text.slice(keep);
     return out + text.slice(pos, keep);
   }

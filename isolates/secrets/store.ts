@@ -2,12 +2,13 @@
 // door; plaintext is read back only by the EgressPipe. No function here returns a value to a
 // caller outside the egress side.
 import { CapstanError } from "../../core/errors";
+import type { SecretBinding } from "../../core/host-binding";
 import { openSecret, sealSecret } from "./crypto";
 
-export type SecretInfo = { name: string; hosts: string[]; updatedAt: string };
-export type OpenedSecret = { name: string; value: string; hosts: string[] };
+export type SecretInfo = { name: string; hosts: SecretBinding[]; updatedAt: string };
+export type OpenedSecret = { name: string; value: string; hosts: SecretBinding[] };
 
-export async function putSecret(env: Env, projectId: string, name: string, value: string, hosts: string[]): Promise<void> {
+export async function putSecret(env: Env, projectId: string, name: string, value: string, hosts: SecretBinding[]): Promise<void> {
   const sealed = await sealSecret(env, projectId, name, value);
   await env.DB.prepare(
     `INSERT INTO secrets (project_id, name, sealed, hosts, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)

@@ -3,8 +3,17 @@
 import { z } from "zod";
 import { MAX_PROJECT_CLAIMS } from "./config";
 
-export const Role = z.enum(["owner", "member"]);
+/**
+ * owner: everything, including membership, egress policy and approvals. approver: a member who
+ * may also approve or deny requests held by the egress policy. member: uses the project.
+ */
+export const Role = z.enum(["owner", "approver", "member"]);
 export type Role = z.infer<typeof Role>;
+
+/** Who may answer a request held for approval. */
+export function canApprove(role: string): boolean {
+  return role === "owner" || role === "approver";
+}
 
 /** Project id → role. */
 export type Grants = Map<string, Role>;

@@ -1,6 +1,7 @@
 // The built-in issuer: mints short-lived ES256 access tokens (RFC 9068 shape) whose claims
 // carry the user and a snapshot of their project grants, and describes itself for verifiers.
 import { SignJWT, type JWTPayload } from "jose";
+import { CapstanError } from "../../core/errors";
 import { ACCESS_TOKEN_TYP, ACCESS_TTL, BUILTIN_ALG, authConfig } from "./config";
 import { membershipClaims, type Grants } from "./grants";
 import { mintTokenId } from "./ids";
@@ -12,9 +13,30 @@ export const PROJECTS_CLAIM = "cap_projects";
 export const PROJECTS_OVERFLOW_CLAIM = "cap_projects_overflow";
 
 /** Signs a payload exactly as given with the active key. Everything the issuer mints comes through here. */
-export async function signWithIssuerKey(env: Env, payload: JWTPayload): Promise<string> {
+export async function signWithIssuerKey(env: Env, payload: JWTPayload, typ = ACCESS_TOKEN_TYP): Promise<string> {
   const { kid, key } = await activeSigner(env);
-  return new SignJWT(payload).setProtectedHeader({ alg: BUILTIN_ALG, kid, typ: ACCESS_TOKEN_TYP }).sign(key);
+  return new SignJWT(payload).setProtectedHeader({ alg: BUILTIN_ALG, kid, typ }).sign(key);
+}
+
+/** How long a workload identity token lives: long enough to be exchanged, no longer. */
+export const WORKLOAD_TOKEN_TTL_S = 300;
+
+/**
+ * A workload identity token for `getIdToken("audience")` in egress: sub is the project, aud is
+ * what the caller named. Its typ is "JWT", not the access-token typ, and our own audience is
+ * refused, so such a token can never stand in for a Capstan access token.
+ */
+export async function issueWorkloadToken(env: Env, projectId: string, audience: string): Promise<string> {
+  const { builtinIssuer, audience: ours } = authConfig(env);
+  if (audience === ours || audience === builtinIssuer) {
+    throw new CapstanError("bad_request", `getIdToken cannot mint a token for Capstan's own audience "${audience}"`);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  return signWithIssuerKey(
+    env,
+    { iss: builtinIssuer, sub: projectId, aud: audience, iat: now, nbf: now, exp: now + WORKLOAD_TOKEN_TTL_S, jti: mintTokenId() },
+    "JWT",
+  );
 }
 
 export type IssuedToken = { token: string; tokenId: string; expiresAt: number; grants: Grants | null };

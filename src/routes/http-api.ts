@@ -8,11 +8,18 @@ import { replRoute } from "./repl";
 import { AuditQuery, CreateProjectBody, PutSecretBody, parse } from "../schemas";
 import { deleteProjectSecret, listProjectSecrets, setProjectSecret } from "../secrets";
 import { authRoutes } from "./auth";
+import { decideApproval, getPolicy, listApprovals, setPolicy } from "../egress-policy";
 
 export function httpRoutes(env: Env): Router {
   const member = async (request: Request, projectId: string) => {
     const who = await requirePrincipal(env, request);
     return requireMember(env, who, projectId);
+  };
+  const decide = (verdict: "approved" | "denied") => async (request: Request, p: Record<string, string>) => {
+    const who = await requirePrincipal(env, request);
+    const project = await requireMember(env, who, p.id!);
+    const body = verdict === "approved" && request.headers.has("content-type") ? await readJson(request) : undefined;
+    return json(await decideApproval(env, project, who.userId, p.approval, verdict, body));
   };
   return authRoutes(new Router(), env)
     .on("GET", "/healthz", async () => json({ ok: true }))
@@ -42,6 +49,14 @@ export function httpRoutes(env: Env): Router {
       await deleteProjectSecret(env, project.id, p.name);
       return new Response(null, { status: 204 });
     })
+    .on("GET", "/v1/projects/:id/egress-policy", async (request, p) => json(await getPolicy(env, await member(request, p.id!))))
+    .on("PUT", "/v1/projects/:id/egress-policy", async (request, p) => {
+      const project = await member(request, p.id!);
+      return json(await setPolicy(env, project, await readJson(request)));
+    })
+    .on("GET", "/v1/projects/:id/approvals", async (request, p) => json(await listApprovals(env, await member(request, p.id!))))
+    .on("POST", "/v1/projects/:id/approvals/:approval/approve", decide("approved"))
+    .on("POST", "/v1/projects/:id/approvals/:approval/deny", decide("denied"))
     .on("GET", "/v1/projects/:id/repl", (request, p) => replRoute(env, request, p.id!))
     .on("GET", "/v1/projects/:id/audit", async (request, p) => {
       const project = await member(request, p.id!);

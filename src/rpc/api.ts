@@ -15,6 +15,8 @@ import { ReplSession } from "./repl-session";
 import { requestFromFetchArgs } from "./fetch-args";
 import { ShadowBridge } from "./shadow-bridge";
 import { Streams } from "./streams-api";
+import { ApprovalWatch, ApprovalWatchBridge } from "./approval-watch";
+import { decideApproval, getPolicy, listApprovals, setPolicy } from "../egress-policy";
 
 /** The main object of an unauthenticated connection: the one thing it can do is authenticate. */
 export class Gate extends RpcTarget {
@@ -143,6 +145,33 @@ export class Project extends RpcTarget {
   }
   audit(options?: unknown) {
     return this.#actor().audit(parse(AuditQuery, options, "options") ?? {});
+  }
+  /** The egress policy; any member may read it. */
+  policy() {
+    return getPolicy(this.env, this.info);
+  }
+  /** Replaces the egress policy whole: `{ rules, default?, holdTimeoutMs? }`. Owners only. */
+  setPolicy(policy: unknown) {
+    return setPolicy(this.env, this.info, policy);
+  }
+  /** Requests held for approval, oldest first: metadata only. */
+  approvals() {
+    return listApprovals(this.env, this.info);
+  }
+  approve(id: unknown, options?: unknown) {
+    return decideApproval(this.env, this.info, this.userId, id, "approved", options);
+  }
+  deny(id: unknown) {
+    return decideApproval(this.env, this.info, this.userId, id, "denied");
+  }
+  /** Calls `callback({type: "held" | "decided", approval})` as holds come and go, until closed. */
+  async watchApprovals(callback: unknown): Promise<ApprovalWatch> {
+    if (!isStub(callback)) throw new CapstanError("bad_request", "callback must be a function (passed by reference)");
+    const id = `apw_${crypto.randomUUID()}`;
+    const unwatch = () => this.#actor().unwatchApprovals(id).catch(() => false);
+    const bridge = new ApprovalWatchBridge(callback, () => this.ctx.waitUntil(unwatch()));
+    await this.#actor().watchApprovals(id, bridge);
+    return new ApprovalWatch(id, unwatch);
   }
 }
 

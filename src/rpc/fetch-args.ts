@@ -8,6 +8,7 @@ const HeaderPairs = z.array(z.tuple([z.string(), z.string()]));
 const FetchInit = z.object({
   method: z.string().regex(/^[A-Za-z]{1,16}$/, "must be an HTTP method").optional(),
   headers: z.union([z.record(z.string(), z.string()), HeaderPairs, z.instanceof(Headers)]).optional(),
+  redirect: z.enum(["follow", "manual"], { error: 'must be "follow" or "manual"' }).optional(),
   body: z
     .union([z.string(), z.instanceof(Uint8Array), z.instanceof(ArrayBuffer), z.instanceof(ReadableStream), z.instanceof(Blob), z.null()])
     .optional(),
@@ -31,7 +32,7 @@ export function requestFromFetchArgs(input: unknown, init: unknown): Request {
     throw new CapstanError("bad_request", `init.body is not allowed with ${method}`);
   }
   try {
-    return new Request(base, { method, headers: i.headers, body: i.body === undefined ? base.body : i.body });
+    return new Request(base, { method, headers: i.headers, body: i.body === undefined ? base.body : i.body, redirect: i.redirect ?? base.redirect });
   } catch (err) {
     throw new CapstanError("bad_request", `the request cannot be built: ${err instanceof Error ? err.message : String(err)}`);
   }
