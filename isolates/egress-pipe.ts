@@ -11,6 +11,7 @@ import { normaliseHost } from "../core/host-binding";
 import { TOKEN, URL_TOKEN, tokenOf, tokensIn, type Token } from "../core/placeholders";
 import { issueWorkloadToken } from "../src/auth/issuer";
 import { openSecrets } from "./secrets/store";
+import { REDIRECT_STATUS, nextHop } from "./egress/redirects";
 import { scrubResponse, scrubRules, scrubText, type Substituted } from "./egress/scrub";
 import { bodyKind, emptyValues, resolveBasic, encodeFor, isBound, substituteStream, substituteText, assertBound, type Values } from "./egress/substitute";
 
@@ -31,13 +32,11 @@ export type EgressResult = { response: Response; meta: EgressMeta };
 
 /** A body this small is read whole before sending, so a refused placeholder in it sends nothing. */
 const PREFLIGHT_BODY_BYTES = 64 * 1024;
-export const MAX_REDIRECTS = 10;
 /** Distinct secrets and audiences one request may name: a bound on D1 reads and scrub rules. */
 const MAX_SECRETS = 64;
 const MAX_AUDIENCES = 4;
 /** Encodings the runtime decodes on fetch, so the body reaching the scrubber is plain. */
 const DECODED_BY_RUNTIME = new Set(["gzip", "x-gzip", "deflate", "br", "identity", ""]);
-const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 
 type Body = { kind: "none" } | { kind: "text"; text: string; type: "json" | "form" | "text" } | { kind: "stream"; stream: ReadableStream<Uint8Array> };
 
@@ -151,28 +150,15 @@ export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
       const location = upstream.headers.get("location");
       if (follow && REDIRECT_STATUS.has(upstream.status) && location) {
         await upstream.body?.cancel();
-        if (++redirects > MAX_REDIRECTS) throw new CapstanError("redirect_refused", `more than ${MAX_REDIRECTS} redirects`);
-        let next: URL;
-        try {
-          next = new URL(location, url);
-        } catch {
-          throw new CapstanError("redirect_refused", `redirect ${redirects} has a Location that is not a URL`);
-        }
-        if (next.protocol !== "https:" && next.protocol !== "http:") throw new CapstanError("redirect_refused", `redirect ${redirects} leads to ${next.protocol}, not http or https`);
-        if (next.username || next.password) throw new CapstanError("redirect_refused", `redirect ${redirects} leads to a URL with user:password@`);
-        const carrying = values.secrets.size > 0 || values.idTokens.size > 0;
-        if (carrying && url.protocol === "https:" && next.protocol === "http:") {
-          throw new CapstanError("redirect_refused", `redirect ${redirects} would downgrade from https to http while the request carries a secret`);
-        }
-        // Fetch spec: 303 (and 301/302 after a POST) become a GET without a body; 307/308 resend as is.
-        if (upstream.status === 303 ? method !== "HEAD" : (upstream.status === 301 || upstream.status === 302) && method === "POST") {
-          method = "GET";
+        const next = nextHop(++redirects, upstream.status, location, url, method, values.secrets.size > 0 || values.idTokens.size > 0);
+        if (!next.keepBody) {
           body = { kind: "none" };
           for (let i = headerTemplate.length - 1; i >= 0; i--) if (/^content-(type|length|encoding|language)$/.test(headerTemplate[i]![0])) headerTemplate.splice(i, 1);
         } else if (body.kind === "stream") {
           throw new CapstanError("redirect_refused", `redirect ${redirects} (${upstream.status}) would resend a streamed body, which cannot be replayed`);
         }
-        url = next;
+        method = next.method;
+        url = next.url;
         continue;
       }
 

@@ -1,6 +1,7 @@
 // A real HTTP server on loopback that stands in for the outside world. It records every request
 // it receives, so a test can prove what did (and did not) reach an upstream.
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { gzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 
 export type Seen = { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: string };
@@ -25,8 +26,22 @@ export function startUpstream(): Promise<{ url: string; server: Server }> {
       return;
     }
     if (url.startsWith("/redirect")) {
-      const to = new URL(url, "http://x").searchParams.get("to") ?? "/";
-      res.writeHead(302, { location: to }).end();
+      const q = new URL(url, "http://x").searchParams;
+      res.writeHead(Number(q.get("status") ?? 302), { location: q.get("to") ?? "/" }).end();
+      return;
+    }
+    if (url.startsWith("/gzip-echo")) {
+      const echoed = JSON.stringify({ method: req.method, url, headers: req.headers, body });
+      res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" }).end(gzipSync(echoed));
+      return;
+    }
+    if (url.startsWith("/odd-encoding-echo")) {
+      // An encoding nobody decodes: the bytes are the plain echo, but labelled as if they were not.
+      res.writeHead(200, { "content-type": "application/json", "content-encoding": "x-odd" }).end(JSON.stringify({ headers: req.headers }));
+      return;
+    }
+    if (url.startsWith("/big")) {
+      bigBody(res, new URL(url, "http://x").searchParams, String(req.headers.authorization ?? ""));
       return;
     }
     res.writeHead(200, { "content-type": "text/plain" }).end("ok");
@@ -46,4 +61,32 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
+}
+
+/**
+ * Streams `mb` MiB made of units "filler + reflected value" (the request's Authorization header),
+ * in 64 KiB writes. The unit length does not divide 64 KiB, so many reflections straddle a write
+ * boundary. Answers with the unit count in a header so a test can check every one was scrubbed.
+ */
+function bigBody(res: ServerResponse, q: URLSearchParams, reflected: string): void {
+  const mb = Math.min(Number(q.get("mb") ?? 1), 200);
+  const unit = Buffer.from(`${"a".repeat(997)}${reflected}`);
+  const perBlock = Math.floor((1 << 20) / unit.length);
+  const block = Buffer.concat(Array.from({ length: perBlock }, () => unit));
+  res.writeHead(200, { "content-type": "application/octet-stream", "x-units": String(perBlock * mb), "x-unit-length": String(unit.length) });
+  let i = 0;
+  let off = 0;
+  const write = () => {
+    while (i < mb) {
+      const chunk = block.subarray(off, off + 65536);
+      off += chunk.length;
+      if (off >= block.length) {
+        off = 0;
+        i++;
+      }
+      if (!res.write(chunk)) return void res.once("drain", write);
+    }
+    res.end();
+  };
+  write();
 }
