@@ -151,6 +151,15 @@ export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
       if (follow && REDIRECT_STATUS.has(upstream.status) && location) {
         await upstream.body?.cancel();
         const next = nextHop(++redirects, upstream.status, location, url, method, values.secrets.size > 0 || values.idTokens.size > 0);
+        // An upstream may reflect a substituted value into its Location: it goes on only to
+        // where that secret is bound (an id token or Basic pair, nowhere).
+        const reflected = scrubText(location, scrubRules(substituted(values)));
+        for (const [, name] of reflected.matchAll(/\[redacted:([^\]]+)\]/g)) {
+          const s = values.secrets.get(name!);
+          if (!s || !isBound(s, next.url, next.method)) {
+            throw new CapstanError("redirect_refused", `redirect ${redirects} carries ${s ? `secret "${name}"` : name} in its Location to ${next.url.protocol}//${next.url.host}, where it is not bound`);
+          }
+        }
         if (!next.keepBody) {
           body = { kind: "none" };
           for (let i = headerTemplate.length - 1; i >= 0; i--) if (/^content-(type|length|encoding|language)$/.test(headerTemplate[i]![0])) headerTemplate.splice(i, 1);

@@ -27,7 +27,9 @@ export function startUpstream(): Promise<{ url: string; server: Server }> {
     }
     if (url.startsWith("/redirect")) {
       const q = new URL(url, "http://x").searchParams;
-      res.writeHead(Number(q.get("status") ?? 302), { location: q.get("to") ?? "/" }).end();
+      // to64: the Location base64-encoded, so its text appears nowhere in the request.
+      const to = q.has("to64") ? Buffer.from(q.get("to64")!, "base64url").toString() : (q.get("to") ?? "/");
+      res.writeHead(Number(q.get("status") ?? 302), { location: to }).end();
       return;
     }
     if (url.startsWith("/gzip-echo")) {
