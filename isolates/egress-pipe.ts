@@ -87,6 +87,8 @@ export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
     for (const m of (first.pathname + first.search).matchAll(URL_TOKEN)) tokens.push(tokenOf(m));
     for (const [, v] of headerTemplate) for (const m of v.matchAll(TOKEN)) tokens.push(tokenOf(m));
     let body = await this.#readBody(request, tokens, values);
+    const distinct = new Set(tokens.flatMap((t) => (t.kind === "secret" ? [t.name] : t.kind === "basic" ? [t.user, t.pass] : [])));
+    if (distinct.size > MAX_SECRETS) throw new CapstanError("limit_exceeded", `a request may use at most ${MAX_SECRETS} distinct secrets; this one names ${distinct.size}`);
     for (const t of tokens) await this.#resolve(t, values);
 
     let url = first;
