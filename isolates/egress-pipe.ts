@@ -36,7 +36,8 @@ const PREFLIGHT_BODY_BYTES = 64 * 1024;
 const MAX_SECRETS = 64;
 const MAX_AUDIENCES = 4;
 /** Encodings the runtime decodes on fetch, so the body reaching the scrubber is plain. */
-const DECODED_BY_RUNTIME = new Set(["gzip", "x-gzip", "deflate", "br", "identity", ""]);
+const DECODED_BY_RUNTIME = new Set(["gzip", "x-gzip", "br"]);
+const PLAIN = new Set(["", "identity"]);
 
 type Body = { kind: "none" } | { kind: "text"; text: string; type: "json" | "form" | "text" } | { kind: "stream"; stream: ReadableStream<Uint8Array> };
 
@@ -174,12 +175,12 @@ export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
       }
 
       const encoding = (upstream.headers.get("content-encoding") ?? "").trim().toLowerCase();
-      if ((values.secrets.size || values.idTokens.size) && !DECODED_BY_RUNTIME.has(encoding)) {
+      if ((values.secrets.size || values.idTokens.size) && !DECODED_BY_RUNTIME.has(encoding) && !PLAIN.has(encoding)) {
         await upstream.body?.cancel();
         throw new CapstanError("egress_unscrubbable", `the response is ${encoding}-encoded, which cannot be scrubbed; a request carrying secrets accepts gzip or br only`);
       }
       return {
-        response: scrubResponse(upstream, scrubRules(substituted(values))),
+        response: scrubResponse(upstream, scrubRules(substituted(values)), DECODED_BY_RUNTIME.has(encoding)),
         meta: {
           method: request.method,
           host: first.host,

@@ -42,13 +42,16 @@ export function scrubText(text: string, rules: readonly Replacement[]): string {
   return new TextDecoder().decode(replaceAllBytes(enc.encode(text), rules));
 }
 
-/** A response safe to hand back: headers and a streaming body with every rule applied. */
-export function scrubResponse(res: Response, rules: readonly Replacement[]): Response {
+/**
+ * A response safe to hand back: headers and a streaming body with every rule applied.
+ * `decoded`: the runtime decoded the body on fetch (gzip, br), so its encoding label is stale.
+ */
+export function scrubResponse(res: Response, rules: readonly Replacement[], decoded: boolean): Response {
   const headers = new Headers();
   for (const [k, v] of res.headers) headers.append(k, scrubText(v, rules));
-  // The runtime has already decoded the body, and scrubbing changes its length.
-  headers.delete("content-encoding");
-  headers.delete("content-length");
+  if (decoded) headers.delete("content-encoding");
+  // Scrubbing changes the length.
+  if (decoded || rules.length) headers.delete("content-length");
   const body = res.body && rules.length ? res.body.pipeThrough(byteReplacerStream(rules)) : res.body;
   return new Response(body, { status: res.status, statusText: res.statusText, headers });
 }
