@@ -9,7 +9,7 @@ import { sha256Hex } from "../core/sha256";
 import { sourceCapability } from "../isolates/isolate";
 import { packageSourceCapability } from "../isolates/loaded/source-capability";
 import { alwaysRule, type EgressPolicy } from "../core/egress-policy";
-import { AUDIT_SCHEMA, callerLabel, readAudit, recordBytesIn, writeAudit, type AuditRow } from "./audit";
+import { AUDIT_SCHEMA, readAudit, recordBytesIn, writeAudit, type AuditedEgress, type AuditRow } from "./audit";
 import { APPROVALS_SCHEMA, Approvals, type Approval, type ApprovalWatcher } from "./egress/approvals";
 import { POLICY_SCHEMA, prependRule, readPolicy, writePolicy } from "./egress/policy-store";
 import { BUILTINS } from "./builtins";
@@ -66,7 +66,7 @@ export class ProjectActor extends DurableObject<Env> {
   /** The one path every capability call takes: resolve, run, audit. */
   async dispatch(capability: string, method: string, args: unknown[], caller: Caller): Promise<unknown> {
     const started = performance.now();
-    const note: DispatchNote = { caller: callerLabel(caller) };
+    const note: DispatchNote = { caller };
     let kind: CapabilityKind = "builtin";
     try {
       const layers = this.#layers(capability);
@@ -282,6 +282,9 @@ export class ProjectActor extends DurableObject<Env> {
           allowAlways: (url: URL, method: string) => {
             this.#policy = prependRule(this.ctx.storage.sql, alwaysRule(url, method));
           },
+          auditHold: (meta: AuditedEgress) => {
+            writeAudit(this.ctx.storage.sql, { capability, method, kind: "builtin", caller: note.caller!, outcome: "ok", durationMs: 0, args, egress: meta });
+          },
         };
         return fn({ projectId: this.projectId, exports: this.ctx.exports, streams: this.#streams, egress }, args, note);
       }
@@ -329,3 +332,4 @@ export class ProjectActor extends DurableObject<Env> {
 function canReplay(args: unknown[]): boolean {
   return !args.some((a) => a instanceof Request && a.body !== null);
 }
+

@@ -48,8 +48,11 @@ it("no byte of a canary secret reaches actor storage, audit, errors or responses
         body: JSON.stringify({ k: 'getSecret("CANARY")', base: btoa(canary) }),
       }),
     );
-    // Followed inside the pipe; the Location's placeholder is the upstream's text, never expanded.
-    await collect(await p.fetch(`${upstream}/redirect/${t}?to=${encodeURIComponent(`${inject("otherUpstream")}/echo/${t}?x=getSecret("CANARY")`)}`, { headers: { authorization: 'getSecret("CANARY")' } }));
+    // A Location reflecting the canary to where it is not bound is refused; one that only
+    // names the placeholder is followed, the placeholder being the upstream's text, never expanded.
+    const elsewhere = `${inject("otherUpstream")}/echo/${t}?x=getSecret("CANARY")`;
+    await failure(p.fetch(`${upstream}/redirect/${t}?to=${encodeURIComponent(elsewhere)}`, { headers: { authorization: 'getSecret("CANARY")' } }));
+    await collect(await p.fetch(`${upstream}/redirect/${t}?to64=${btoa(elsewhere).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_")}`, { headers: { authorization: 'getSecret("CANARY")' } }));
     await failure(p.fetch(`${upstream}/echo/${t}`, { headers: { authorization: 'getSecret("FAR")' } }));
     await failure(p.fetch(`${upstream}/echo/${t}`, { headers: { authorization: 'getSecret("MISSING")' } }));
     await failure(p.fetch(`http://unreachable.invalid/${t}?k=getSecret("CANARY")`));

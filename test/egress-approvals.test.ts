@@ -51,6 +51,7 @@ describe("hold for approval", () => {
       await until(async () => (events.some((e) => e.type === "decided" && e.approval.state === "approved") ? true : undefined), "the decided event");
       expect(await p.approvals()).toEqual([]);
       const rows = await p.audit({ capability: "fetch" });
+      expect(rows.slice(-2).map((r) => r.egress!.decision)).toEqual(["hold", "approved"]);
       expect(rows.at(-1)).toMatchObject({ outcome: "ok", egress: { decision: "approved", status: 200, secrets: ["H"] } });
       // A decided request cannot be decided again.
       expect((await rpcError(p.deny(held.id))).code).toBe("conflict");

@@ -6,6 +6,7 @@ import { decide } from "../../core/egress-policy";
 import { CapstanError } from "../../core/errors";
 import { tokensIn } from "../../core/placeholders";
 import type { EgressMeta } from "../../isolates/egress-pipe";
+import { callerLabel } from "../audit";
 import type { Builtin } from "./builtin";
 
 export const fetchBuiltin: Builtin = {
@@ -25,8 +26,10 @@ export const fetchBuiltin: Builtin = {
         throw new CapstanError("egress_denied", `${request.method} ${url.protocol}//${url.host}${url.pathname} is denied by ${d.reason}`);
       }
       if (d.action === "hold") {
+        // The hold itself is a row of its own, written now: the final row comes when it is decided.
+        ctx.egress.auditHold({ ...meta, decision: "hold" });
         const { state, always } = await ctx.egress.approvals.hold(
-          { method: request.method, host: meta.host, path: meta.path, secrets: meta.secrets, caller: note.caller ?? "unknown" },
+          { method: request.method, host: meta.host, path: meta.path, secrets: meta.secrets, caller: note.caller ? callerLabel(note.caller) : "unknown" },
           policy.holdTimeoutMs,
         );
         note.egress = { ...meta, decision: state };
