@@ -51,6 +51,18 @@ export async function newUserAndProject(capstan, projectName) {
 }
 
 /**
+ * Loopback is a private address, which a project's egress policy refuses unless a rule names
+ * it; a scenario that fetches its loopback upstream allows exactly that, as a user would.
+ */
+export async function allowEgressTo(capstan, key, projectId, urls) {
+  await capstan.api("PUT", `/v1/projects/${projectId}/egress-policy`, {
+    token: key,
+    body: { rules: urls.map((host) => ({ host, action: "allow" })) },
+    expect: 200,
+  });
+}
+
+/**
  * A capnweb session over one WebSocket, authenticated in-band the way a browser does it (no
  * bearer header, so the main stub is the Gate).
  */

@@ -4,7 +4,7 @@
 //   1+1:           the whole path with nothing behind it (actor, loader, isolate, back)
 //   project.fetch: a line that makes one outbound request through the project's fetch
 // The goal for a warm 1+1 is a p50 of at most 15 ms locally.
-import { newUserAndProject } from "../lib/capstan.mjs";
+import { allowEgressTo, newUserAndProject } from "../lib/capstan.mjs";
 import { latency, warmUp } from "../lib/measure.mjs";
 import { summarise } from "../lib/stats.mjs";
 import { fmt, markdownTable } from "../lib/table.mjs";
@@ -16,6 +16,7 @@ export default {
   async run(infra, opts) {
     const [capstan, upstream] = await Promise.all([infra.capstan(), infra.upstream()]);
     const { key, projectId } = await newUserAndProject(capstan, "bench-repl");
+    await allowEgressTo(capstan, key, projectId, [upstream.url]);
     const repl = await openRepl(capstan.url, projectId, key);
     try {
       const line = (code, check) => async () => {
