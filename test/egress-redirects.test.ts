@@ -150,6 +150,10 @@ describe("redirects through the pipe", () => {
       const res2 = await p.fetch(`${upstream}/redirect/${tag()}?to=getSecret("R")`, { redirect: "manual" });
       expect(res2.status).toBe(302);
       expect(res2.headers.get("location")).toBe("[redacted:R]");
+      // The runtime has no "error" mode ("manual" and a status check is the edge's way): a clear refusal.
+      const bad = await rpcError(p.fetch(`${upstream}/echo/x`, { redirect: "error" } as RequestInit));
+      expect(bad).toMatchObject({ code: "bad_request" });
+      expect(bad.message).toMatch(/init\.redirect must be "follow" or "manual"/);
     } finally {
       close();
     }

