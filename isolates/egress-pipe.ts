@@ -35,8 +35,11 @@ const PREFLIGHT_BODY_BYTES = 64 * 1024;
 /** Distinct secrets and audiences one request may name: a bound on D1 reads and scrub rules. */
 const MAX_SECRETS = 64;
 const MAX_AUDIENCES = 4;
-/** Encodings the runtime decodes on fetch, so the body reaching the scrubber is plain. */
-const DECODED_BY_RUNTIME = new Set(["gzip", "x-gzip", "br"]);
+/**
+ * Encodings the runtime decodes on fetch, so the body reaching the scrubber is plain (checked by
+ * test/egress-scrub.test.ts: workerd decodes gzip and br, and leaves x-gzip and deflate alone).
+ */
+const DECODED_BY_RUNTIME = new Set(["gzip", "br"]);
 const PLAIN = new Set(["", "identity"]);
 
 type Body = { kind: "none" } | { kind: "text"; text: string; type: "json" | "form" | "text" } | { kind: "stream"; stream: ReadableStream<Uint8Array> };
@@ -103,7 +106,9 @@ export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
 
       const d = decide(options.policy, url, method);
       if (d.action === "deny") throw refuse("egress_denied", `${method} ${url.protocol}//${url.host}${url.pathname} is denied by ${d.reason}`);
-      if (d.action === "hold" && (hop || !options.approved)) throw refuse("egress_denied", `${method} ${url.protocol}//${url.host}${url.pathname} needs approval (${d.reason}); redirects are not held`);
+      if (d.action === "hold" && (hop || !options.approved)) {
+        throw refuse("egress_denied", `${method} ${url.protocol}//${url.host}${url.pathname} needs approval (${d.reason})${hop ? "; redirect hops are not held" : ""}`);
+      }
 
       // On the first hop every secret must be bound; afterwards a header carrying an unbound
       // secret (or an id token, off its first origin) is dropped, as browsers drop Authorization.

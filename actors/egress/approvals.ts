@@ -39,6 +39,7 @@ export type ApprovalEvent = { type: "held" | "decided"; approval: Approval };
 /** A watcher as the actor reaches it: a Workers-RPC target in the front door. */
 export type ApprovalWatcher = { notify(event: ApprovalEvent): Promise<void>; dup?: () => ApprovalWatcher; [Symbol.dispose]?: () => void };
 export type HoldRequest = { method: string; host: string; path: string; secrets: string[]; caller: string };
+const MAX_WATCHERS = 64;
 type Outcome = { state: "approved" | "denied" | "timed_out"; always: boolean };
 
 type Row = {
@@ -106,6 +107,10 @@ export class Approvals {
   }
 
   watch(id: string, watcher: ApprovalWatcher): void {
+    if (this.#watchers.size >= MAX_WATCHERS) {
+      watcher[Symbol.dispose]?.();
+      throw new CapstanError("limit_exceeded", `a project may have at most ${MAX_WATCHERS} approval watchers`);
+    }
     this.#watchers.set(id, watcher);
   }
 

@@ -1,7 +1,7 @@
 // A real HTTP server on loopback that stands in for the outside world. It records every request
 // it receives, so a test can prove what did (and did not) reach an upstream.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 
 export type Seen = { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: string };
@@ -32,9 +32,12 @@ export function startUpstream(): Promise<{ url: string; server: Server }> {
       res.writeHead(Number(q.get("status") ?? 302), { location: to }).end();
       return;
     }
-    if (url.startsWith("/gzip-echo")) {
-      const echoed = JSON.stringify({ method: req.method, url, headers: req.headers, body });
-      res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" }).end(gzipSync(echoed));
+    if (url.startsWith("/encoded-echo")) {
+      // ?enc=gzip|x-gzip|br|deflate: the echo, compressed and labelled that way.
+      const enc = new URL(url, "http://x").searchParams.get("enc") ?? "gzip";
+      const echoed = Buffer.from(JSON.stringify({ method: req.method, url, headers: req.headers, body }));
+      const packed = enc === "br" ? brotliCompressSync(echoed) : enc === "deflate" ? deflateSync(echoed) : gzipSync(echoed);
+      res.writeHead(200, { "content-type": "application/json", "content-encoding": enc }).end(packed);
       return;
     }
     if (url.startsWith("/odd-encoding-echo")) {
