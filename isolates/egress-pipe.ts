@@ -93,6 +93,8 @@ export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
     let body = await this.#readBody(request, tokens, values);
     const distinct = new Set(tokens.flatMap((t) => (t.kind === "secret" ? [t.name] : t.kind === "basic" ? [t.user, t.pass] : [])));
     if (distinct.size > MAX_SECRETS) throw new CapstanError("limit_exceeded", `a request may use at most ${MAX_SECRETS} distinct secrets; this one names ${distinct.size}`);
+    // One read for every secret named before sending; a streamed body's later names are read as found.
+    for (const [n, s] of await openSecrets(this.env, this.ctx.props.projectId, [...distinct])) values.secrets.set(n, s);
     for (const t of tokens) await this.#resolve(t, values);
 
     let url = first;
