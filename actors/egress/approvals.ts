@@ -40,6 +40,8 @@ export type ApprovalEvent = { type: "held" | "decided"; approval: Approval };
 export type ApprovalWatcher = { notify(event: ApprovalEvent): Promise<void>; dup?: () => ApprovalWatcher; [Symbol.dispose]?: () => void };
 export type HoldRequest = { method: string; host: string; path: string; secrets: string[]; caller: string };
 const MAX_WATCHERS = 64;
+/** Decided requests kept for the record; older ones are dropped as new ones are decided. */
+const KEEP_DECIDED = 1000;
 type Outcome = { state: "approved" | "denied" | "timed_out"; always: boolean };
 
 type Row = {
@@ -135,6 +137,11 @@ export class Approvals {
     if (!resolve) return null;
     this.#waiting.delete(id);
     this.sql.exec(`UPDATE approvals SET state = ?, decided_by = ?, decided_at = ? WHERE id = ?`, state, by, Date.now(), id);
+    this.sql.exec(
+      `DELETE FROM approvals WHERE state != 'pending' AND id NOT IN
+         (SELECT id FROM approvals WHERE state != 'pending' ORDER BY requested_at DESC LIMIT ?)`,
+      KEEP_DECIDED,
+    );
     resolve({ state, always });
     const approval = { ...this.#get(id)!, always };
     this.#broadcast({ type: "decided", approval });
