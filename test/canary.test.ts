@@ -56,6 +56,19 @@ it("no byte of a canary secret reaches actor storage, audit, errors or responses
     await failure(p.fetch(`${upstream}/echo/${t}`, { headers: { authorization: 'getSecret("FAR")' } }));
     await failure(p.fetch(`${upstream}/echo/${t}`, { headers: { authorization: 'getSecret("MISSING")' } }));
     await failure(p.fetch(`http://unreachable.invalid/${t}?k=getSecret("CANARY")`));
+    // Basic auth built from it, and a request held for approval while carrying it.
+    await p.setSecret("USER", "canary-user", { hosts: [`http://${host}`] });
+    await collect(await p.fetch(`${upstream}/echo/${t}`, { headers: { authorization: 'Basic basicAuth(getSecret("USER"), getSecret("CANARY"))' } }));
+    await p.setPolicy({ rules: [{ host: upstream, path: "/echo/held", action: "hold" }, { host: upstream, action: "allow" }, { host: inject("otherUpstream"), action: "allow" }] });
+    const held = p.fetch(`${upstream}/echo/held/${t}?k=getSecret("CANARY")`, { headers: { authorization: 'getSecret("CANARY")' } });
+    let pending: { id: string }[] = [];
+    for (let i = 0; i < 200 && pending.length === 0; i++) {
+      pending = await p.approvals();
+      if (!pending.length) await new Promise((r) => setTimeout(r, 10));
+    }
+    seen.push(JSON.stringify(pending));
+    seen.push(JSON.stringify(await p.approve(pending[0]!.id)));
+    await collect(await held);
     await collect(await call(`/v1/projects/${id}/secrets`, { token: key }));
     seen.push(JSON.stringify(await p.listSecrets()));
 
@@ -78,6 +91,7 @@ it("no byte of a canary secret reaches actor storage, audit, errors or responses
   }
   const everything = seen.join("\n");
   for (const f of forms(canary)) expect(everything.includes(f), `found ${f}`).toBe(false);
+  for (const f of forms(`canary-user:${canary}`)) expect(everything.includes(f), `found Basic ${f}`).toBe(false);
   // The echo did carry it back: the scrubber, not luck, kept it out.
   expect(everything).toContain("[redacted:CANARY]");
 });
