@@ -1,0 +1,191 @@
+// connect({url, token}): the typed client. Its objects stand for things on the server (a
+// project, a REPL session, a subscription) rather than for one socket's stubs, so they keep
+// working across reconnections: each call goes to the live session of the moment.
+import type { RpcStub } from "capnweb";
+import { Connection, type ConnectOptions, type ConnectionState, type Live } from "./connection.js";
+import { call, perConnection } from "./per-connection.js";
+import { StreamSubscription } from "./subscription.js";
+import type {
+  AppendOptions, AuditQuery, AuditRow, CapabilityInfo, ProjectApi, ProjectInfo, ReadOptions, ReadPage, ReplHistoryEntry,
+  ReplLogEntry, ReplOutcome, ReplSessionApi, SecretInfo, SessionApi, ShadowHandleApi, StoredEvent, StreamsApi, SubscribeOptions,
+} from "./types.js";
+import type { RpcTarget } from "capnweb";
+
+/** Connects and authenticates; rejects with `unauthorized` or `unreachable` if it cannot. */
+export async function connect(options: ConnectOptions): Promise<CapstanClient> {
+  const connection = new Connection(options);
+  await connection.open();
+  return new CapstanClient(connection);
+}
+
+export class CapstanClient {
+  readonly #connection: Connection;
+  readonly #subscriptions = new Set<StreamSubscription>();
+
+  constructor(connection: Connection) {
+    this.#connection = connection;
+    connection.onReconnect((live) => {
+      for (const sub of this.#subscriptions) void sub.resume(live);
+    });
+  }
+
+  get state(): ConnectionState {
+    return this.#connection.state;
+  }
+
+  /** The raw capnweb session of the current socket, for anything the wrappers do not cover. */
+  async session(): Promise<RpcStub<SessionApi>> {
+    return (await this.#connection.live()).session;
+  }
+
+  whoami(): Promise<{ userId: string; sessionId: string }> {
+    return call(async () => (await this.session()).whoami());
+  }
+  projects(): Promise<ProjectInfo[]> {
+    return call(async () => (await this.session()).projects());
+  }
+  createProject(name: string): Promise<ProjectInfo> {
+    return call(async () => (await this.session()).createProject(name));
+  }
+  /** A project by id. Nothing is checked until its first call (`not_found` if not a member). */
+  project(id: string): ProjectClient {
+    return new ProjectClient(this.#connection, id, this.#subscriptions);
+  }
+
+  /** Closes the socket; subscriptions end with `client_closed` and calls fail with `closed`. */
+  close(): void {
+    for (const sub of [...this.#subscriptions]) sub.end({ reason: "client_closed", message: "the client was closed" });
+    this.#connection.close();
+  }
+}
+
+export class ProjectClient {
+  readonly id: string;
+  readonly #connection: Connection;
+  readonly #stub: () => Promise<RpcStub<ProjectApi>>;
+  readonly #subscriptions: Set<StreamSubscription>;
+
+  constructor(connection: Connection, id: string, subscriptions: Set<StreamSubscription>) {
+    this.id = id;
+    this.#connection = connection;
+    this.#subscriptions = subscriptions;
+    this.#stub = perConnection(connection, async (live) => (await live.session.project(id)) as unknown as RpcStub<ProjectApi>);
+  }
+
+  /** The raw capnweb stub of this project on the current socket. */
+  stub(): Promise<RpcStub<ProjectApi>> {
+    return this.#stub();
+  }
+
+  /** Mirrors the global fetch; the request leaves through the project's egress. */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    return call(async () => (await this.#stub()).fetch(input instanceof URL ? input.toString() : input, init) as Promise<Response>);
+  }
+  capabilities(): Promise<CapabilityInfo[]> {
+    return call(async () => (await this.#stub()).capabilities());
+  }
+  define(name: string, options: { source: string; description?: string }): Promise<CapabilityInfo> {
+    return call(async () => (await this.#stub()).define(name, options));
+  }
+  remove(name: string): Promise<void> {
+    return call(async () => (await this.#stub()).remove(name));
+  }
+  call(name: string, method: string, ...args: unknown[]): Promise<unknown> {
+    return call(async () => (await this.#stub()).call(name, method, ...args));
+  }
+  /** A stub of one capability, tied to the current socket (it ends when the socket does). */
+  cap<T extends RpcTarget = RpcTarget>(name: string): Promise<RpcStub<T>> {
+    return call(async () => (await (await this.#stub()).cap(name)) as unknown as RpcStub<T>);
+  }
+  /**
+   * Installs `target` over capability `name`. A shadow lives as long as the socket that
+   * installed it: after a reconnection it is gone, and must be installed again if still wanted.
+   */
+  shadow(name: string, target: RpcTarget): Promise<RpcStub<ShadowHandleApi>> {
+    return call(async () => (await (await this.#stub()).shadow(name, target)) as unknown as RpcStub<ShadowHandleApi>);
+  }
+  revokeShadow(id: string): Promise<void> {
+    return call(async () => (await this.#stub()).revokeShadow(id));
+  }
+  setSecret(name: string, value: string, options: { hosts: string[] }): Promise<void> {
+    return call(async () => (await this.#stub()).setSecret(name, value, options));
+  }
+  listSecrets(): Promise<SecretInfo[]> {
+    return call(async () => (await this.#stub()).listSecrets());
+  }
+  deleteSecret(name: string): Promise<void> {
+    return call(async () => (await this.#stub()).deleteSecret(name));
+  }
+  audit(options?: AuditQuery): Promise<AuditRow[]> {
+    return call(async () => (await this.#stub()).audit(options));
+  }
+  /** A REPL session, new or resumed by id; reopened by its id after a reconnection. */
+  async repl(sessionId?: string): Promise<ReplClient> {
+    const first = await call(async () => (await (await this.#stub()).repl(sessionId)) as unknown as RpcStub<ReplSessionApi>);
+    const id = await call(async () => first.id as unknown as Promise<string>);
+    return new ReplClient(this.#connection, id, () => this.#stub());
+  }
+  streams(): StreamsClient {
+    return new StreamsClient(this.#connection, () => this.#stub(), this.#subscriptions);
+  }
+}
+
+export class ReplClient {
+  readonly id: string;
+  readonly #stub: () => Promise<RpcStub<ReplSessionApi>>;
+
+  constructor(connection: Connection, id: string, project: () => Promise<RpcStub<ProjectApi>>) {
+    this.id = id;
+    this.#stub = perConnection(connection, async () => (await (await project()).repl(id)) as unknown as RpcStub<ReplSessionApi>);
+  }
+  /** Runs one line; console output goes to `onLog` while it runs. */
+  eval(code: string, onLog?: (entry: ReplLogEntry) => unknown): Promise<ReplOutcome> {
+    return call(async () => (await this.#stub()).eval(code, onLog));
+  }
+  cancel(): Promise<boolean> {
+    return call(async () => (await this.#stub()).cancel());
+  }
+  history(): Promise<ReplHistoryEntry[]> {
+    return call(async () => (await this.#stub()).history());
+  }
+  close(): Promise<void> {
+    return call(async () => (await this.#stub()).close());
+  }
+}
+
+export class StreamsClient {
+  readonly #connection: Connection;
+  readonly #stub: () => Promise<RpcStub<StreamsApi>>;
+  readonly #subscriptions: Set<StreamSubscription>;
+
+  constructor(connection: Connection, project: () => Promise<RpcStub<ProjectApi>>, subscriptions: Set<StreamSubscription>) {
+    this.#connection = connection;
+    this.#subscriptions = subscriptions;
+    this.#stub = perConnection(connection, async () => (await project()).streams() as unknown as RpcStub<StreamsApi>);
+  }
+  append(stream: string, event: unknown, options?: AppendOptions): Promise<{ offset: number }> {
+    return call(async () => (await this.#stub()).append(stream, event, options));
+  }
+  appendBatch(stream: string, events: unknown[], options?: AppendOptions): Promise<{ first: number; last: number }> {
+    return call(async () => (await this.#stub()).appendBatch(stream, events, options));
+  }
+  read(stream: string, options?: ReadOptions): Promise<ReadPage> {
+    return call(async () => (await this.#stub()).read(stream, options) as Promise<ReadPage>);
+  }
+  /**
+   * A subscription that resumes after reconnections and actor restarts from the last event
+   * it delivered: `callback` sees each event once, in offset order. It ends on unsubscribe(),
+   * when the callback throws or is too slow (ackTimeoutMs), or when the client is closed.
+   */
+  async subscribe(stream: string, callback: (events: StoredEvent[]) => unknown, options: SubscribeOptions = {}): Promise<StreamSubscription> {
+    const sub = new StreamSubscription(stream, callback, options, this.#stub, () => this.#subscriptions.delete(sub));
+    this.#subscriptions.add(sub);
+    try {
+      await call(async () => sub.start(await this.#connection.live()));
+    } catch (err) {
+      this.#subscriptions.delete(sub);
+      throw err;
+    }
+    return sub;
+  }
+}

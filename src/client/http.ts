@@ -1,0 +1,78 @@
+// The JSON HTTP routes (docs/api.md, docs/auth.md) that capnweb does not offer: API keys, and
+// the project and secret routes the CLI uses without opening a WebSocket.
+import { CapstanError } from "./errors.js";
+import type { KeyInfo, MintedKey, ProjectInfo, SecretInfo } from "./types.js";
+
+export type HttpOptions = { url: string; token: string };
+
+export class HttpApi {
+  readonly #base: string;
+  readonly #token: string;
+  constructor(options: HttpOptions) {
+    this.#base = options.url.replace(/\/+$/, "");
+    this.#token = options.token;
+  }
+
+  listProjects(): Promise<ProjectInfo[]> {
+    return this.#call("GET", "/v1/projects");
+  }
+  createProject(name: string): Promise<ProjectInfo> {
+    return this.#call("POST", "/v1/projects", { name });
+  }
+  listKeys(): Promise<KeyInfo[]> {
+    return this.#call("GET", "/v1/keys");
+  }
+  createKey(name: string, expiresAt?: string): Promise<MintedKey> {
+    return this.#call("POST", "/v1/keys", expiresAt === undefined ? { name } : { name, expiresAt });
+  }
+  revokeKey(id: string): Promise<void> {
+    return this.#call("DELETE", `/v1/keys/${encodeURIComponent(id)}`);
+  }
+  listSecrets(projectId: string): Promise<SecretInfo[]> {
+    return this.#call("GET", `/v1/projects/${encodeURIComponent(projectId)}/secrets`);
+  }
+  setSecret(projectId: string, name: string, value: string, hosts: string[]): Promise<void> {
+    return this.#call("PUT", `/v1/projects/${encodeURIComponent(projectId)}/secrets/${encodeURIComponent(name)}`, { value, hosts });
+  }
+  deleteSecret(projectId: string, name: string): Promise<void> {
+    return this.#call("DELETE", `/v1/projects/${encodeURIComponent(projectId)}/secrets/${encodeURIComponent(name)}`);
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}` };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    let res: Response;
+    try {
+      res = await fetch(`${this.#base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (err) {
+      throw unreachable(this.#base, err);
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let error: { code?: unknown; message?: unknown } | undefined;
+      try {
+        error = (JSON.parse(text) as { error?: typeof error }).error;
+      } catch {
+        // Not one of our JSON errors (a proxy's page, say); the status speaks for it below.
+      }
+      const code = typeof error?.code === "string" ? error.code : statusCode(res.status);
+      const message = typeof error?.message === "string" ? error.message : `${method} ${path} answered ${res.status}`;
+      throw new CapstanError(code, message, res.status);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+/** A fetch that never got an answer, said the way a person can act on it. */
+export function unreachable(base: string, err: unknown): CapstanError {
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  const why = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return new CapstanError("unreachable", `cannot reach ${base} (${why})`);
+}
+
+function statusCode(status: number): string {
+  if (status === 401) return "unauthorized";
+  if (status === 403) return "forbidden";
+  if (status === 404) return "not_found";
+  return status >= 500 ? "internal" : "bad_request";
+}
