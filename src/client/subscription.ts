@@ -27,6 +27,8 @@ export class StreamSubscription {
   #ended: ClientSubscriptionEnd | null = null;
   #resolve!: (end: ClientSubscriptionEnd) => void;
   #resuming: Promise<void> | null = null;
+  /** Callbacks run one after another, even across a resubscription. */
+  #queue: Promise<unknown> = Promise.resolve();
   readonly #onEnd: () => void;
 
   constructor(stream: string, callback: (events: StoredEvent[]) => unknown, options: SubscribeOptions, streams: () => Promise<RpcStub<StreamsApi>>, onEnd: () => void) {
@@ -99,7 +101,11 @@ export class StreamSubscription {
     const fresh = after === null ? events : events.filter((e) => e.offset > after);
     if (fresh.length === 0) return undefined;
     this.#after = fresh[fresh.length - 1]!.offset;
-    return this.#callback(fresh);
+    // The server waits for this promise before its next delivery (that is the acknowledgement);
+    // chaining also keeps a delivery from a new subscription behind one still running.
+    const run = this.#queue.then(() => (this.#ended ? undefined : this.#callback(fresh)));
+    this.#queue = run.catch(() => undefined);
+    return run;
   };
 
   async #subscribe(live: Live): Promise<void> {
