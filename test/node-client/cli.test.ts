@@ -1,0 +1,196 @@
+// The `capstan` CLI as a user runs it, through stdin/stdout against a real `wrangler dev`:
+// config precedence, login, projects, keys, secrets from stdin, run, and the one-line
+// message and exit code of each expected failure.
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "./dev-server";
+import { capstanUrl, cli, newProject, newUser, recordingUpstream, tempDir, type CliResult } from "./helpers";
+
+let key: string;
+let projectId: string;
+let env: Record<string, string>;
+beforeAll(async () => {
+  key = (await newUser()).key;
+  projectId = await newProject(key, "cli");
+  env = { CAPSTAN_URL: capstanUrl(), CAPSTAN_TOKEN: key, CAPSTAN_PROJECT: projectId };
+});
+
+/** An expected failure: one line on stderr, no stack trace, nothing on stdout. */
+function expectFailure(r: CliResult, code: number, message: RegExp) {
+  expect(r.code).toBe(code);
+  expect(r.stdout).toBe("");
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe("help and usage", () => {
+  it("prints help for the tool and for each command", async () => {
+    const all = await cli(["--help"]);
+    expect(all.code).toBe(0);
+    for (const c of ["login", "projects", "keys", "secrets", "repl", "run"]) expect(all.stdout).toContain(c);
+    const one = await cli(["secrets", "--help"]);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/capstan secrets set <NAME> --host/);
+  });
+
+  it("refuses bad usage with exit code 2", async () => {
+    expectFailure(await cli(["frobnicate"]), 2, /unknown command "frobnicate"/);
+    expectFailure(await cli(["projects", "list", "--colour"], { env }), 2, /Unknown option '--colour'/);
+    expectFailure(await cli(["projects", "list"]), 2, /no server URL/);
+    expectFailure(await cli(["projects", "list"], { env: { CAPSTAN_URL: capstanUrl() } }), 2, /no token/);
+    expectFailure(await cli(["run", "/nonexistent/file.js"], { env }), 2, /cannot read \/nonexistent\/file\.js: ENOENT/);
+  });
+});
+
+describe("expected failures", () => {
+  it("a refused token: exit 4, and the token is not repeated", async () => {
+    const r = await cli(["projects", "list"], { env: { ...env, CAPSTAN_TOKEN: "cap_wrong-token-value" } });
+    expectFailure(r, 4, /the token was refused/);
+    expect(r.stderr).not.toContain("cap_wrong-token-value");
+  });
+
+  it("a server that is not there: exit 3", async () => {
+    const port = await freePort();
+    expectFailure(await cli(["projects", "list"], { env: { ...env, CAPSTAN_URL: `http://127.0.0.1:${port}` } }), 3, /cannot reach http:\/\/127\.0\.0\.1/);
+    expectFailure(await cli(["run", "x.js"], { env: { ...env, CAPSTAN_URL: `http://127.0.0.1:${port}` } }), 2, /cannot read x\.js/);
+  });
+
+  it("a project that is not yours: exit 5", async () => {
+    expectFailure(await cli(["secrets", "list", "--project", "prj_doesnotexist0000000000"], { env }), 5, /not_found/);
+    const dir = tempDir("run");
+    writeFileSync(join(dir, "a.js"), "1");
+    expectFailure(await cli(["run", join(dir, "a.js"), "--project", "prj_doesnotexist0000000000"], { env }), 5, /not_found/);
+  });
+});
+
+describe("config", () => {
+  it("login checks the token and saves it, mode 0600; flags beat env, which beats the file", async () => {
+    const dir = tempDir("login");
+    const cfg = { CAPSTAN_CONFIG_DIR: dir };
+    const bad = await cli(["login", "--url", capstanUrl()], { env: cfg, input: "cap_wrong\n" });
+    expectFailure(bad, 4, /the token was refused/);
+
+    const ok = await cli(["login", "--url", capstanUrl(), "--project", projectId], { env: cfg, input: `${key}\n` });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout + ok.stderr).not.toContain(key);
+    const file = join(dir, "config.json");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({ url: capstanUrl(), token: key, project: projectId });
+
+    // The file alone is enough.
+    const listed = await cli(["projects", "list", "--json"], { env: cfg });
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).map((p: { id: string }) => p.id)).toContain(projectId);
+    expect(listed.stdout).not.toContain(key);
+    // The environment beats the file...
+    expectFailure(await cli(["projects", "list"], { env: { ...cfg, CAPSTAN_TOKEN: "cap_wrong" } }), 4, /refused/);
+    // ...and a flag beats the environment.
+    const flagged = await cli(["projects", "list", "--token", key], { env: { ...cfg, CAPSTAN_TOKEN: "cap_wrong" } });
+    expect(flagged.code).toBe(0);
+    // The project from the file is the default; --project beats it.
+    expect((await cli(["secrets", "list"], { env: cfg })).code).toBe(0);
+    expect((await cli(["secrets", "list", "-p", "prj_doesnotexist0000000000"], { env: cfg })).code).toBe(5);
+  });
+});
+
+describe("projects and keys", () => {
+  it("creates and lists projects", async () => {
+    const created = await cli(["projects", "create", "from-cli"], { env });
+    expect(created.code).toBe(0);
+    const id = created.stdout.trim();
+    expect(id).toMatch(/^prj_/);
+    const list = await cli(["projects", "list"], { env });
+    expect(list.stdout).toMatch(new RegExp(`${id}\\s+from-cli\\s+owner`));
+  });
+
+  it("shows a new key once, lists it by prefix only, and revokes it", async () => {
+    const created = await cli(["keys", "create", "ci-key"], { env });
+    expect(created.code).toBe(0);
+    const newKey = created.stdout.trim();
+    expect(newKey).toMatch(/^cap_[A-Za-z0-9_-]{43}$/);
+    const keyId = /created (key_\S+)/.exec(created.stderr)![1]!;
+
+    // The new key works on its own.
+    const withNew = await cli(["projects", "list", "--json"], { env: { ...env, CAPSTAN_TOKEN: newKey } });
+    expect(withNew.code).toBe(0);
+    expect(JSON.parse(withNew.stdout).map((p: { id: string }) => p.id)).toContain(projectId);
+
+    const list = await cli(["keys", "list"], { env });
+    expect(list.stdout).toContain(keyId);
+    expect(list.stdout).toContain(newKey.slice(0, 12));
+    expect(list.stdout).not.toContain(newKey);
+    expect(list.stdout).not.toContain(key);
+
+    expect((await cli(["keys", "revoke", keyId], { env })).code).toBe(0);
+    expectFailure(await cli(["projects", "list"], { env: { ...env, CAPSTAN_TOKEN: newKey } }), 4, /the token was refused/);
+    expectFailure(await cli(["keys", "revoke", "key_doesnotexist00000000"], { env }), 5, /not_found/);
+  });
+});
+
+describe("secrets", () => {
+  let upstream: Awaited<ReturnType<typeof recordingUpstream>>;
+  beforeAll(async () => {
+    upstream = await recordingUpstream();
+  });
+  afterAll(() => upstream.close());
+
+  it("sets a secret from stdin, never shows it, and it reaches only the bound host", async () => {
+    const value = `canary-${crypto.randomUUID()}`;
+    const host = new URL(upstream.url).host;
+    const set = await cli(["secrets", "set", "API_KEY", "--host", `http://${host}`], { env, input: `${value}\n` });
+    expect(set.stderr).toContain("set API_KEY");
+    expect(set.code).toBe(0);
+    const list = await cli(["secrets", "list"], { env });
+    expect(list.stdout).toMatch(/API_KEY\s+http:\/\/127\.0\.0\.1/);
+    const json = await cli(["secrets", "list", "--json"], { env });
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ name: "API_KEY" })]);
+
+    // The value, exactly as piped (less the newline), is what the upstream receives.
+    const dir = tempDir("secret-run");
+    const file = join(dir, "use-secret.js");
+    writeFileSync(file, `const r = await fetch("${upstream.url}/hello", { headers: { authorization: 'Bearer getSecret("API_KEY")' } });\nconsole.log("status", r.status);\n`);
+    const ran = await cli(["run", file], { env });
+    expect(ran.stdout).toBe("status 200\n");
+    expect(ran.code).toBe(0);
+    expect(upstream.seen.at(-1)!.headers.authorization).toBe(`Bearer ${value}`);
+
+    for (const r of [set, list, json, ran]) expect(r.stdout + r.stderr).not.toContain(value);
+
+    expect((await cli(["secrets", "delete", "API_KEY"], { env })).code).toBe(0);
+    expect((await cli(["secrets", "list"], { env })).stdout).toBe("(none)\n");
+    expectFailure(await cli(["secrets", "delete", "API_KEY"], { env }), 5, /not_found/);
+  });
+
+  it("never takes the value from argv, and needs a host", async () => {
+    const r = await cli(["secrets", "set", "API_KEY", "hunter2-value", "--host", "api.example.com"], { env });
+    expectFailure(r, 2, /never from arguments/);
+    expect(r.stderr).not.toContain("hunter2-value");
+    expectFailure(await cli(["secrets", "set", "API_KEY"], { env, input: "v" }), 2, /at least one --host/);
+    expectFailure(await cli(["secrets", "set", "API_KEY", "--host", "api.example.com"], { env, input: "" }), 2, /the value is empty/);
+  });
+});
+
+describe("run", () => {
+  it("runs a file inside the project: console output, the last value, exit 0", async () => {
+    const dir = tempDir("run");
+    const file = join(dir, "ok.js");
+    writeFileSync(file, `const xs = [1, 2, 3];\nconsole.log("sum", xs.reduce((a, b) => a + b));\nconsole.error("to stderr");\nawait project.streams.append("runs", { ok: true });\nnew Map([["k", xs.length]])\n`);
+    const r = await cli(["run", file], { env });
+    expect(r.stdout).toBe("sum 6\nMap(1) { 'k' => 3 }\n");
+    expect(r.stderr).toBe("to stderr\n");
+    expect(r.code).toBe(0);
+  });
+
+  it("exits 1 with the error's name, message and a stack into the file", async () => {
+    const dir = tempDir("run");
+    const file = join(dir, "bad.js");
+    writeFileSync(file, `console.log("before");\nfunction boom() {\n  throw new TypeError("no good");\n}\nboom();\n`);
+    const r = await cli(["run", file], { env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("before\n");
+    expect(r.stderr).toMatch(/^TypeError: no good\n/);
+    expect(r.stderr).toMatch(/<repl>:3:/);
+  });
+});
