@@ -54,7 +54,17 @@ if (typeof WebSocket === "undefined" && !process.execArgv.includes("--experiment
   process.exit(r.status ?? 1);
 }
 
-main(process.argv.slice(2)).then(
+// Should the event loop drain with main() unsettled (a socket that never reported back), the
+// process must not look successful.
+let settled = false;
+process.on("exit", () => {
+  if (!settled) {
+    process.stderr.write("capstan: stopped before finishing (nothing left to wait for) [internal]\n");
+    process.exitCode = EXIT.failed;
+  }
+});
+
+main(process.argv.slice(2)).finally(() => (settled = true)).then(
   (code) => {
     process.exitCode = code;
   },

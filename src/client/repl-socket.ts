@@ -31,6 +31,7 @@ export class ReplSocket {
     this.history = ready.history;
     ws.addEventListener("message", (e) => this.#message(e));
     ws.addEventListener("close", (e) => this.#fail(new CapstanError("disconnected", `the REPL connection closed (${e.code}${e.reason ? ` ${e.reason}` : ""})`)));
+    ws.addEventListener("error", () => this.#fail(new CapstanError("disconnected", "the REPL connection failed")));
   }
 
   /** Opens and authenticates; rejects with unauthorized, not_found or unreachable. */
@@ -62,6 +63,11 @@ export class ReplSocket {
         ws.send(JSON.stringify({ type: "auth", token: options.token }));
       });
       ws.addEventListener("message", onMessage);
+      // Some WebSocket implementations (Node 20's) report a refused connection with an error
+      // event alone, and no close event.
+      ws.addEventListener("error", () => {
+        if (!opened) reject(new CapstanError("unreachable", `cannot reach ${options.url}`));
+      });
       ws.addEventListener("close", (e) => {
         if (!opened) return reject(new CapstanError("unreachable", `cannot reach ${options.url}`));
         if (e.code === 4404) return reject(new CapstanError("not_found", `no project ${options.project} (or you are not a member of it)`));
