@@ -55,6 +55,7 @@ export class Connection {
 
   /** The first socket; a failure here is reported rather than retried. */
   async open(): Promise<void> {
+    this.#setState("connecting");
     try {
       this.#became(await this.#attempt());
     } catch (err) {
@@ -123,7 +124,15 @@ export class Connection {
   }
 
   #became(live: Live): void {
-    if (this.#state === "closed") return;
+    if (this.#state === "closed") {
+      // close() came while this socket was being opened: it must not keep the process alive.
+      try {
+        this.#socket?.close(1000, "client closed");
+      } catch {
+        // Already closing.
+      }
+      return;
+    }
     this.#live = live;
     this.#setState("open");
     for (const w of this.#waiters.splice(0)) w.resolve(live);
@@ -150,7 +159,7 @@ export class Connection {
         return this.#retry(n + 1);
       }
       this.#became(live);
-      for (const listener of this.#onReconnect) listener(live);
+      if (this.#state === "open") for (const listener of this.#onReconnect) listener(live);
     }, backoffDelay(this.#backoff, n));
   }
 

@@ -89,7 +89,9 @@ export class ReplSocket {
 
   /** Stops waiting for the running line: it ends with a CancelledError. */
   cancel(): void {
-    if (!this.#closed) this.#ws.send(JSON.stringify({ type: "cancel" }));
+    // The server cancels whichever line runs; the id says which one we meant, for the record.
+    const running = this.#lines.keys().next();
+    if (!this.#closed) this.#ws.send(JSON.stringify({ type: "cancel", ...(running.done ? {} : { id: running.value }) }));
   }
 
   get running(): boolean {

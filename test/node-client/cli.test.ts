@@ -54,7 +54,10 @@ describe("expected failures", () => {
   it("a server that is not there: exit 3", async () => {
     const port = await freePort();
     expectFailure(await cli(["projects", "list"], { env: { ...env, CAPSTAN_URL: `http://127.0.0.1:${port}` } }), 3, /cannot reach http:\/\/127\.0\.0\.1/);
-    expectFailure(await cli(["run", "x.js"], { env: { ...env, CAPSTAN_URL: `http://127.0.0.1:${port}` } }), 2, /cannot read x\.js/);
+    const dir = tempDir("run");
+    writeFileSync(join(dir, "a.js"), "1");
+    expectFailure(await cli(["run", join(dir, "a.js")], { env: { ...env, CAPSTAN_URL: `http://127.0.0.1:${port}` } }), 3, /cannot reach http:\/\/127\.0\.0\.1/);
+    expectFailure(await cli(["repl"], { env: { ...env, CAPSTAN_URL: `http://127.0.0.1:${port}` } }), 3, /cannot reach/);
   });
 
   it("a project that is not yours: exit 5", async () => {

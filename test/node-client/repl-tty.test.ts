@@ -54,8 +54,8 @@ it("edits, continues, recalls, cancels and exits like a REPL", async () => {
   await tty.waitFor((s) => lines(s, "hello from the project") === 2 && lines(s, "42") === 3);
 
   // Ctrl-C while a line runs cancels it (long before its 10 s are up); the session goes on.
-  tty.type("await new Promise((r) => setTimeout(r, 10000)); 'finished'");
-  await new Promise((r) => setTimeout(r, 1000));
+  tty.type("console.log('waiting'); await new Promise((r) => setTimeout(r, 10000)); 'finished'");
+  await tty.waitFor((s) => lines(s, "waiting") === 1);
   const cancelledAt = Date.now();
   tty.keys("C-c");
   await tty.waitFor(/CancelledError: the line was cancelled/, 5000);
