@@ -1,6 +1,7 @@
 // The typed client in Node against a real `wrangler dev`: typed stubs, typed errors, and
 // reconnection: backoff with jitter, authenticating again, and stream subscriptions resumed
 // from the last delivered offset so that each event reaches the callback once, in order.
+import { RpcTarget } from "capnweb";
 import { describe, expect, it } from "vitest";
 import { CapstanError, connect, type ConnectionState, type StoredEvent } from "../../src/client/index";
 import { backoffDelay } from "../../src/client/backoff";
@@ -31,6 +32,37 @@ describe("connect()", () => {
       expect((await repl.history()).map((h) => h.code)).toEqual(["console.log('hi'); 6 * 7"]);
       const audit = await project.audit({ capability: "streams" });
       expect(audit.map((r) => r.method)).toEqual(expect.arrayContaining(["append", "read"]));
+    } finally {
+      client.close();
+    }
+  });
+
+  it("defines, calls and shadows capabilities through typed stubs", async () => {
+    const { key } = await newUser();
+    const client = await connect({ url: capstanUrl(), token: key });
+    try {
+      const project = client.project(await newProject(key));
+      const defined = await project.define("greeter", { source: "export function hello(name) { return `hello, ${name}`; }" });
+      expect(defined).toMatchObject({ name: "greeter", kind: "source", methods: ["hello"] });
+      expect(await project.call("greeter", "hello", "node")).toBe("hello, node");
+      const greeter = await project.cap<RpcTarget & { hello(name: string): Promise<string> }>("greeter");
+      expect(await greeter.hello("stub")).toBe("hello, stub");
+
+      // A shadow of fetch answers for the project; its handle revokes it.
+      class Answer extends RpcTarget {
+        fetch(request: Request) {
+          return new Response(`shadowed ${new URL(request.url).pathname}`, { status: 203 });
+        }
+      }
+      const handle = await project.shadow("fetch", new Answer());
+      expect(await handle.name).toBe("fetch");
+      const res = await project.fetch("https://example.invalid/path", { headers: { "x-test": "1" } });
+      expect([res.status, await res.text()]).toEqual([203, "shadowed /path"]);
+      expect((await project.capabilities()).find((c) => c.name === "fetch")).toMatchObject({ kind: "shadow", depth: 1 });
+      await handle.revoke();
+      expect((await project.capabilities()).find((c) => c.name === "fetch")).toMatchObject({ kind: "builtin", depth: 0 });
+      await project.remove("greeter");
+      await expect(project.call("greeter", "hello", "x")).rejects.toMatchObject({ code: "capability_unknown" });
     } finally {
       client.close();
     }
