@@ -63,7 +63,8 @@ export function lineEditor(socket: ReplSocket): Promise<void> {
       else resolve();
     };
     const prompt = () => {
-      if (closed) return;
+      // Piped input gets no prompts: stdout then holds only what the lines print.
+      if (closed || !terminal) return;
       rl.setPrompt(buffer.length ? "... " : "> ");
       rl.prompt();
     };

@@ -175,6 +175,16 @@ describe("secrets", () => {
   });
 });
 
+describe("repl with piped input", () => {
+  it("runs each line (continuing unfinished ones) and prints only their output", async () => {
+    const input = "const a = 20\na * 2\nfunction f(x) {\n  return x + 1\n}\nconsole.log('f is', typeof f)\nf(a)\nundefinedThing\n";
+    const r = await cli(["repl", projectId], { env, input });
+    expect(r.stdout).toBe("undefined\n40\nundefined\nf is function\nundefined\n21\n");
+    expect(r.stderr).toMatch(/^project prj_\S+, session rpl_\S+\. Ctrl-C cancels a line, Ctrl-D exits\.\nReferenceError: undefinedThing is not defined\n/);
+    expect(r.code).toBe(0);
+  });
+});
+
 describe("run", () => {
   it("runs a file inside the project: console output, the last value, exit 0", async () => {
     const dir = tempDir("run");
