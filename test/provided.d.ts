@@ -8,5 +8,6 @@ declare module "vitest" {
     otherUpstream: string;
     capstanUrl: string;
     serviceToken: string;
+    tmpRoot: string;
   }
 }

@@ -4,7 +4,7 @@
 // can be stopped, workerd included, without touching anyone else's processes.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +14,16 @@ export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 const ENV = { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" };
 
-export type DevServer = { url: string; port: number; serviceToken: string; dir: string; stop(): Promise<void>; restart(): Promise<void> };
+export type DevServer = {
+  url: string;
+  port: number;
+  serviceToken: string;
+  dir: string;
+  /** Stops it and deletes its state. */
+  stop(): Promise<void>;
+  /** Stops it and starts it again on the same port and state. */
+  restart(): Promise<void>;
+};
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -103,7 +112,10 @@ export async function startDevServer(): Promise<DevServer> {
     port,
     serviceToken,
     dir,
-    stop: () => stopGroup(child),
+    stop: async () => {
+      await stopGroup(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
     restart: async () => {
       await stopGroup(child);
       await start();

@@ -4,7 +4,6 @@ import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { ROOT } from "./dev-server";
@@ -28,8 +27,9 @@ export async function newProject(key: string, name = "test", url = capstanUrl())
   return ((await res.json()) as { id: string }).id;
 }
 
+/** A fresh directory under the run's temporary root, which the global setup removes. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `capstan-${prefix}-`));
+  return mkdtempSync(join(inject("tmpRoot"), `${prefix}-`));
 }
 
 export type CliResult = { code: number | null; stdout: string; stderr: string };
