@@ -1,11 +1,12 @@
-// `capstan repl` in a real pseudo-terminal (tmux): multi-line input, history recall within a
-// session and across sessions (the history file), Ctrl-C cancelling a running line and
-// clearing typed input, and Ctrl-D leaving with exit code 0.
+// The CLI in a real pseudo-terminal (tmux). `capstan repl`: multi-line input, history recall
+// within a session and across sessions (the history file), Ctrl-C cancelling a running line and
+// clearing typed input, Ctrl-D leaving with exit code 0. And a secret typed at a prompt that
+// does not echo.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, expect, it } from "vitest";
 import { Tty } from "./tty";
-import { CLI, capstanUrl, newProject, newUser, tempDir } from "./helpers";
+import { CLI, capstanUrl, cli, newProject, newUser, tempDir } from "./helpers";
 
 let env: Record<string, string>;
 let projectId: string;
@@ -98,4 +99,21 @@ it("edits, continues, recalls, cancels and exits like a REPL", async () => {
   again.keys("C-d");
   await again.waitFor(() => again.exitStatus() !== null);
   expect(again.exitStatus()).toBe(0);
+});
+
+it("asks for a secret without echoing it", async () => {
+  const value = `typed-${crypto.randomUUID()}`;
+  const tty = Tty.start([process.execPath, CLI, "secrets", "set", "TYPED", "--host", "api.example.com", "-p", projectId], env);
+  ttys.push(tty);
+  await tty.waitFor(/value for TYPED \(not echoed\):$/);
+  tty.type(value);
+  await tty.waitFor(() => tty.exitStatus() !== null);
+  expect(tty.exitStatus()).toBe(0);
+  const screen = tty.screen();
+  expect(screen).toContain("set TYPED in");
+  expect(screen).not.toContain(value);
+  expect(screen).not.toContain(value.slice(0, 12));
+
+  const list = await cli(["secrets", "list", "--json", "-p", projectId], { env });
+  expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: "TYPED", hosts: ["api.example.com"] })]);
 });
