@@ -11,7 +11,11 @@ import type { SubscriptionEnd as ServerSubscriptionEnd } from "../actors/streams
 import type { SecretInfo as ServerSecretInfo } from "../isolates/secrets/store";
 import type { KeyInfo as ServerKeyInfo, MintedKey as ServerMintedKey } from "../src/auth/api-keys";
 import type { ProjectInfo as ServerProjectInfo } from "../src/projects";
+import type { Approval as ServerApproval, ApprovalEvent as ServerApprovalEvent } from "../actors/egress/approvals";
+import type { EgressPolicy as ServerEgressPolicy } from "../core/egress-policy";
+import type { SecretBinding as ServerSecretBinding } from "../core/host-binding";
 import type { Gate, Project, Session, ShadowHandle } from "../src/rpc/api";
+import type { ApprovalWatch } from "../src/rpc/approval-watch";
 import type { ReplSession } from "../src/rpc/repl-session";
 import type { Streams, Subscription } from "../src/rpc/streams-api";
 import type * as Client from "../src/client/types";
@@ -35,6 +39,7 @@ export type Checks = [
   Expect<NoDrift<ReplSession, Client.ReplSessionApi>>,
   Expect<NoDrift<Streams, Client.StreamsApi>>,
   Expect<NoDrift<Subscription, Client.SubscriptionApi>>,
+  Expect<NoDrift<ApprovalWatch, Client.ApprovalWatchApi>>,
   Expect<Same<ServerProjectInfo, Client.ProjectInfo>>,
   Expect<Same<ServerCapabilityInfo, Client.CapabilityInfo>>,
   Expect<Same<ServerAuditRow, Client.AuditRow>>,
@@ -43,6 +48,10 @@ export type Checks = [
   Expect<Same<ServerStoredEvent, Client.StoredEvent>>,
   Expect<Same<ServerSubscriptionEnd, Client.SubscriptionEnd>>,
   Expect<Same<ServerSecretInfo, Client.SecretInfo>>,
+  Expect<Same<ServerSecretBinding, Client.SecretBinding>>,
+  Expect<Same<ServerEgressPolicy, Client.EgressPolicy>>,
+  Expect<Same<ServerApproval, Client.Approval>>,
+  Expect<Same<ServerApprovalEvent, Client.ApprovalEvent>>,
   Expect<Same<ServerKeyInfo, Client.KeyInfo>>,
   Expect<Same<ServerMintedKey, Client.MintedKey>>,
   // Session.whoami answers synchronously on the server; a client awaits it like any call.

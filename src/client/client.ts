@@ -6,8 +6,9 @@ import { Connection, type ConnectOptions, type ConnectionState, type Live } from
 import { call, perConnection } from "./per-connection.js";
 import { StreamSubscription } from "./subscription.js";
 import type {
-  AppendOptions, AuditQuery, AuditRow, CapabilityInfo, ProjectApi, ProjectInfo, ReadOptions, ReadPage, ReplHistoryEntry,
-  ReplLogEntry, ReplOutcome, ReplSessionApi, SecretInfo, SessionApi, ShadowHandleApi, StoredEvent, StreamsApi, SubscribeOptions,
+  AppendOptions, Approval, ApprovalEvent, ApprovalWatchApi, AuditQuery, AuditRow, CapabilityInfo, EgressPolicy, EgressPolicyInput,
+  ProjectApi, ProjectInfo, ReadOptions, ReadPage, ReplHistoryEntry, ReplLogEntry, ReplOutcome, ReplSessionApi, SecretBinding,
+  SecretInfo, SessionApi, ShadowHandleApi, StoredEvent, StreamsApi, SubscribeOptions,
 } from "./types.js";
 import type { RpcTarget } from "capnweb";
 
@@ -107,7 +108,7 @@ export class ProjectClient {
   revokeShadow(id: string): Promise<void> {
     return call(async () => (await this.#stub()).revokeShadow(id));
   }
-  setSecret(name: string, value: string, options: { hosts: string[] }): Promise<void> {
+  setSecret(name: string, value: string, options: { hosts: SecretBinding[] }): Promise<void> {
     return call(async () => (await this.#stub()).setSecret(name, value, options));
   }
   listSecrets(): Promise<SecretInfo[]> {
@@ -118,6 +119,33 @@ export class ProjectClient {
   }
   audit(options?: AuditQuery): Promise<AuditRow[]> {
     return call(async () => (await this.#stub()).audit(options));
+  }
+  /** The egress policy (any member may read it). */
+  policy(): Promise<EgressPolicy> {
+    return call(async () => (await this.#stub()).policy());
+  }
+  /** Replaces the egress policy whole (owners only). */
+  setPolicy(policy: EgressPolicyInput): Promise<EgressPolicy> {
+    return call(async () => (await this.#stub()).setPolicy(policy));
+  }
+  /** Requests held for approval, oldest first. */
+  approvals(): Promise<Approval[]> {
+    return call(async () => (await this.#stub()).approvals());
+  }
+  /** Lets a held request go (approvers and owners); `always` also allows that origin, method and path from then on. */
+  approve(id: string, options?: { always?: boolean }): Promise<Approval> {
+    return call(async () => (await this.#stub()).approve(id, options));
+  }
+  deny(id: string): Promise<Approval> {
+    return call(async () => (await this.#stub()).deny(id));
+  }
+  /**
+   * Calls `callback` as requests are held and decided. Like a shadow, a watch belongs to the
+   * socket that made it: after a reconnection, watch again (and read approvals() for what was
+   * held meanwhile).
+   */
+  watchApprovals(callback: (event: ApprovalEvent) => unknown): Promise<RpcStub<ApprovalWatchApi>> {
+    return call(async () => (await (await this.#stub()).watchApprovals(callback)) as unknown as RpcStub<ApprovalWatchApi>);
   }
   /** A REPL session, new or resumed by id; reopened by its id after a reconnection. */
   async repl(sessionId?: string): Promise<ReplClient> {

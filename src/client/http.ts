@@ -1,7 +1,7 @@
 // The JSON HTTP routes (docs/api.md, docs/auth.md) that capnweb does not offer: API keys, and
 // the project and secret routes the CLI uses without opening a WebSocket.
 import { CapstanError } from "./errors.js";
-import type { KeyInfo, MintedKey, ProjectInfo, SecretInfo } from "./types.js";
+import type { EgressPolicy, EgressPolicyInput, KeyInfo, MintedKey, ProjectInfo, SecretBinding, SecretInfo } from "./types.js";
 
 export type HttpOptions = { url: string; token: string };
 
@@ -31,11 +31,18 @@ export class HttpApi {
   listSecrets(projectId: string): Promise<SecretInfo[]> {
     return this.#call("GET", `/v1/projects/${encodeURIComponent(projectId)}/secrets`);
   }
-  setSecret(projectId: string, name: string, value: string, hosts: string[]): Promise<void> {
+  setSecret(projectId: string, name: string, value: string, hosts: SecretBinding[]): Promise<void> {
     return this.#call("PUT", `/v1/projects/${encodeURIComponent(projectId)}/secrets/${encodeURIComponent(name)}`, { value, hosts });
   }
   deleteSecret(projectId: string, name: string): Promise<void> {
     return this.#call("DELETE", `/v1/projects/${encodeURIComponent(projectId)}/secrets/${encodeURIComponent(name)}`);
+  }
+
+  policy(projectId: string): Promise<EgressPolicy> {
+    return this.#call("GET", `/v1/projects/${encodeURIComponent(projectId)}/egress-policy`);
+  }
+  setPolicy(projectId: string, policy: EgressPolicyInput): Promise<EgressPolicy> {
+    return this.#call("PUT", `/v1/projects/${encodeURIComponent(projectId)}/egress-policy`, policy);
   }
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -1,5 +1,6 @@
 // The capnweb API as a client sees it: one interface per server class in src/rpc/ (Gate,
-// Session, Project, ShadowHandle, ReplSession, Streams, Subscription), and the data they return.
+// Session, Project, ShadowHandle, ReplSession, Streams, Subscription, ApprovalWatch), and the
+// data they return.
 // These are written out rather than imported so the client builds without the Worker's types;
 // test/client-api-drift.ts fails the type-check when they and the server classes part ways.
 import type { RpcTarget } from "capnweb";
@@ -7,8 +8,21 @@ import type { RpcTarget } from "capnweb";
 export type ProjectInfo = { id: string; name: string; role: string; createdAt: string };
 export type CapabilityKind = "builtin" | "source" | "shadow";
 export type CapabilityInfo = { name: string; kind: CapabilityKind; description: string; version: number; depth: number; methods: string[] };
-export type SecretInfo = { name: string; hosts: string[]; updatedAt: string };
-export type EgressInfo = { method: string; host: string; path: string; status: number; secrets: string[] };
+/** Where a secret may be sent: a host pattern ("[scheme://]host[:port]"), or one narrowed further. */
+export type SecretBinding = string | { host: string; ports?: number[]; paths?: string[]; methods?: string[] };
+export type SecretInfo = { name: string; hosts: SecretBinding[]; updatedAt: string };
+export type EgressDecision = "allow" | "deny" | "hold" | "approved" | "denied" | "timed_out";
+export type EgressInfo = {
+  method: string;
+  host: string;
+  path: string;
+  status: number;
+  secrets: string[];
+  decision: EgressDecision | null;
+  bytesOut: number | null;
+  bytesIn: number | null;
+  redirects: number | null;
+};
 export type AuditRow = {
   seq: number;
   at: string;
@@ -23,6 +37,27 @@ export type AuditRow = {
   egress: EgressInfo | null;
 };
 export type AuditQuery = { after?: number; limit?: number; capability?: string };
+
+export type PolicyAction = "allow" | "deny" | "hold";
+export type PolicyRule = { host: string; methods?: string[]; path?: string; action: PolicyAction };
+export type EgressPolicy = { rules: PolicyRule[]; default: PolicyAction; holdTimeoutMs: number };
+/** What setPolicy takes: the default and the hold timeout may be left to their defaults. */
+export type EgressPolicyInput = { rules: PolicyRule[]; default?: PolicyAction; holdTimeoutMs?: number };
+export type ApprovalState = "pending" | "approved" | "denied" | "timed_out" | "abandoned";
+export type Approval = {
+  id: string;
+  requestedAt: string;
+  expiresAt: string;
+  method: string;
+  host: string;
+  path: string;
+  secrets: string[];
+  caller: string;
+  state: ApprovalState;
+  decidedBy: string | null;
+  always?: boolean;
+};
+export type ApprovalEvent = { type: "held" | "decided"; approval: Approval };
 
 export type ReplOutcome =
   | { type: "result"; value: string; json?: unknown; notes?: string[] }
@@ -70,11 +105,22 @@ export interface ProjectApi extends RpcTarget {
   cap(name: string): Promise<RpcTarget>;
   shadow(name: string, target: RpcTarget): Promise<ShadowHandleApi>;
   revokeShadow(id: string): Promise<void>;
-  setSecret(name: string, value: string, options: { hosts: string[] }): Promise<void>;
+  setSecret(name: string, value: string, options: { hosts: SecretBinding[] }): Promise<void>;
   listSecrets(): Promise<SecretInfo[]>;
   deleteSecret(name: string): Promise<void>;
   repl(sessionId?: string): Promise<ReplSessionApi>;
   audit(options?: AuditQuery): Promise<AuditRow[]>;
+  policy(): Promise<EgressPolicy>;
+  setPolicy(policy: EgressPolicyInput): Promise<EgressPolicy>;
+  approvals(): Promise<Approval[]>;
+  approve(id: string, options?: { always?: boolean }): Promise<Approval>;
+  deny(id: string): Promise<Approval>;
+  watchApprovals(callback: (event: ApprovalEvent) => unknown): Promise<ApprovalWatchApi>;
+}
+
+export interface ApprovalWatchApi extends RpcTarget {
+  readonly id: string;
+  close(): Promise<void>;
 }
 
 export interface ShadowHandleApi extends RpcTarget {

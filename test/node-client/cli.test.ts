@@ -5,7 +5,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "./dev-server";
-import { capstanUrl, cli, newProject, newUser, recordingUpstream, tempDir, type CliResult } from "./helpers";
+import { allowEgressTo, capstanUrl, cli, newProject, newUser, recordingUpstream, tempDir, type CliResult } from "./helpers";
 
 let key: string;
 let projectId: string;
@@ -136,6 +136,7 @@ describe("secrets", () => {
   let upstream: Awaited<ReturnType<typeof recordingUpstream>>;
   beforeAll(async () => {
     upstream = await recordingUpstream();
+    await allowEgressTo(key, projectId, upstream.url);
   });
   afterAll(() => upstream.close());
 

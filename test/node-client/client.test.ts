@@ -3,10 +3,10 @@
 // from the last delivered offset so that each event reaches the callback once, in order.
 import { RpcTarget } from "capnweb";
 import { describe, expect, it } from "vitest";
-import { CapstanError, connect, type ConnectionState, type StoredEvent } from "../../src/client/index";
+import { CapstanError, connect, type ApprovalEvent, type ConnectionState, type StoredEvent } from "../../src/client/index";
 import { backoffDelay } from "../../src/client/backoff";
 import { freePort } from "./dev-server";
-import { capstanUrl, newProject, newUser, until } from "./helpers";
+import { capstanUrl, newProject, newUser, recordingUpstream, until } from "./helpers";
 
 describe("connect()", () => {
   it("offers the capnweb API with typed answers", async () => {
@@ -64,6 +64,33 @@ describe("connect()", () => {
       await project.remove("greeter");
       await expect(project.call("greeter", "hello", "x")).rejects.toMatchObject({ code: "capability_unknown" });
     } finally {
+      client.close();
+    }
+  });
+
+  it("holds a request under the egress policy until it is approved through the client", async () => {
+    const { key } = await newUser();
+    const client = await connect({ url: capstanUrl(), token: key });
+    const upstream = await recordingUpstream();
+    try {
+      const project = client.project(await newProject(key));
+      const policy = await project.setPolicy({ rules: [{ host: upstream.url, action: "hold" }] });
+      expect(policy).toMatchObject({ rules: [{ host: upstream.url, action: "hold" }], default: "allow" });
+      expect(await project.policy()).toEqual(policy);
+      const events: ApprovalEvent[] = [];
+      const watch = await project.watchApprovals((e) => void events.push(e));
+      const held = project.fetch(`${upstream.url}/held`);
+      const pending = await until("the hold", () => events.find((e) => e.type === "held"));
+      expect(upstream.seen).toHaveLength(0);
+      expect((await project.approvals()).map((a) => a.id)).toEqual([pending.approval.id]);
+      expect(await project.approve(pending.approval.id)).toMatchObject({ state: "approved" });
+      expect((await held).status).toBe(200);
+      expect(upstream.seen.map((s) => s.url)).toEqual(["/held"]);
+      await until("the decision", () => events.some((e) => e.type === "decided"));
+      await watch.close();
+      await expect(project.deny(pending.approval.id)).rejects.toBeInstanceOf(CapstanError);
+    } finally {
+      upstream.close();
       client.close();
     }
   });

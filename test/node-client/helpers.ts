@@ -28,6 +28,19 @@ export async function newProject(key: string, name = "test", url = capstanUrl())
 }
 
 /** A fresh directory under the run's temporary root, which the global setup removes. */
+/**
+ * Loopback is a private address, which every project's egress policy refuses unless a rule
+ * names it: a test that talks to its own upstream allows exactly that, as a user would.
+ */
+export async function allowEgressTo(key: string, projectId: string, upstreamUrl: string, url = capstanUrl()): Promise<void> {
+  const res = await fetch(`${url}/v1/projects/${projectId}/egress-policy`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify({ rules: [{ host: upstreamUrl, action: "allow" }] }),
+  });
+  if (res.status !== 200) throw new Error(`PUT egress-policy: ${res.status} ${await res.text()}`);
+}
+
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(inject("tmpRoot"), `${prefix}-`));
 }
