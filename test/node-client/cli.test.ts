@@ -167,6 +167,17 @@ describe("secrets", () => {
     expectFailure(await cli(["secrets", "delete", "API_KEY"], { env }), 5, /not_found/);
   });
 
+  it("takes a binding narrowed by a JSON object", async () => {
+    const binding = { host: "api.example.com", paths: ["/v1"], methods: ["GET"] };
+    const set = await cli(["secrets", "set", "NARROW", "--host", JSON.stringify(binding), "--host", "*.example.org"], { env, input: "narrow-value" });
+    expect(set.code).toBe(0);
+    const list = await cli(["secrets", "list", "--json"], { env });
+    expect(JSON.parse(list.stdout)).toContainEqual(expect.objectContaining({ name: "NARROW", hosts: [binding, "*.example.org"] }));
+    expectFailure(await cli(["secrets", "set", "NARROW", "--host", "{not json"], { env, input: "v" }), 2, /neither a host pattern nor a JSON object/);
+    expectFailure(await cli(["secrets", "set", "NARROW", "--host", '{"host":"x.example.com","ports":[0]}'], { env, input: "v" }), 1, /port/);
+    expect((await cli(["secrets", "delete", "NARROW"], { env })).code).toBe(0);
+  });
+
   it("never takes the value from argv, and needs a host", async () => {
     const r = await cli(["secrets", "set", "API_KEY", "hunter2-value", "--host", "api.example.com"], { env });
     expectFailure(r, 2, /never from arguments/);
