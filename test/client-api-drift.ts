@@ -1,5 +1,5 @@
 // A type-level test, checked by `tsc` in `npm test` (nothing runs): the client's interfaces in
-// src/client/types.ts must name exactly the public members of the server classes they mirror,
+// client/types.ts must name exactly the public members of the server classes they mirror,
 // and the data types must be the server's own. Adding, renaming or removing a method on either
 // side without the other fails the type-check here, naming the pair that drifted.
 import type { AuditRow as ServerAuditRow } from "../actors/audit";
@@ -18,7 +18,7 @@ import type { Gate, Project, Session, ShadowHandle } from "../src/rpc/api";
 import type { ApprovalWatch } from "../src/rpc/approval-watch";
 import type { ReplSession } from "../src/rpc/repl-session";
 import type { Streams, Subscription } from "../src/rpc/streams-api";
-import type * as Client from "../src/client/types";
+import type * as Client from "../client/types";
 
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

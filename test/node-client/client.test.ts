@@ -3,8 +3,8 @@
 // from the last delivered offset so that each event reaches the callback once, in order.
 import { RpcTarget } from "capnweb";
 import { describe, expect, it } from "vitest";
-import { CapstanError, connect, type ApprovalEvent, type ConnectionState, type StoredEvent } from "../../src/client/index";
-import { backoffDelay } from "../../src/client/backoff";
+import { CapstanError, connect, type ApprovalEvent, type ConnectionState, type StoredEvent } from "../../client/index";
+import { backoffDelay } from "../../client/backoff";
 import { freePort } from "./dev-server";
 import { capstanUrl, newProject, newUser, recordingUpstream, until } from "./helpers";
 

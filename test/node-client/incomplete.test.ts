@@ -1,6 +1,6 @@
 // When the REPL's line editor waits for more input instead of sending what was typed.
 import { expect, it } from "vitest";
-import { isIncomplete } from "../../src/cli/incomplete";
+import { isIncomplete } from "../../cli/incomplete";
 
 it("continues unfinished statements and sends complete or hopeless ones", () => {
   for (const code of ["function f() {", "foo(1,", "1 +", "const o = {a: 1,", "`line one", "/* a comment", "if (x) {} else", "class A {\n  m() {"]) {

@@ -2,7 +2,7 @@
 // same port and state, so the socket drops, the project's actor restarts, and the client must
 // reconnect, authenticate again and resume its subscription from the last delivered offset.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { connect, type StoredEvent } from "../../src/client/index";
+import { connect, type StoredEvent } from "../../client/index";
 import { startDevServer, type DevServer } from "./dev-server";
 import { newProject, newUser, until } from "./helpers";
 
