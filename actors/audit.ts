@@ -2,6 +2,7 @@
 // egress contributes its method, host, path (no query), status, the names of secrets used, the
 // policy decision, redirects followed and bytes out and in (bytes in are added when the
 // response body has been read to its end, after the row is written).
+import { describeArg } from "../core/arg-shapes";
 import type { EgressMeta } from "../isolates/egress-pipe";
 import type { Caller, CapabilityKind } from "./dispatch-types";
 
@@ -28,6 +29,7 @@ export const AUDIT_SCHEMA = [
   `ALTER TABLE audit ADD COLUMN bytes_out INTEGER`,
   `ALTER TABLE audit ADD COLUMN bytes_in INTEGER`,
   `ALTER TABLE audit ADD COLUMN egress_redirects INTEGER`,
+  `ALTER TABLE audit ADD COLUMN via TEXT NOT NULL DEFAULT 'actor'`,
 ];
 
 export type EgressDecision = "allow" | "deny" | "hold" | "approved" | "denied" | "timed_out";
@@ -45,6 +47,8 @@ export type AuditRow = {
   errorCode: string | null;
   /** The arguments' shapes and sizes, never their content. */
   args: string[];
+  /** Who ran the call: the actor, or the front door on a lease the actor lent it. */
+  via: "actor" | "lease";
   egress: {
     method: string; host: string; path: string; status: number; secrets: string[];
     decision: EgressDecision | null; bytesOut: number | null; bytesIn: number | null; redirects: number | null;
@@ -61,20 +65,25 @@ export type AuditEntry = {
   errorCode?: string;
   args: unknown[];
   egress?: AuditedEgress;
+  /** Already described by whoever ran the call (a leased call); else taken from `args`. */
+  argShapes?: string[];
+  /** When the call was made, if not now (a leased call, reported afterwards). */
+  at?: number;
+  via?: "actor" | "lease";
 };
 
-/** A shape for the audit: type and size only, because argument values may carry secrets. */
-export function describeArg(v: unknown): string {
-  if (v === null) return "null";
-  if (typeof v === "string") return `string(${v.length})`;
-  if (typeof v !== "object") return typeof v;
-  if (v instanceof Request) return `Request(${v.method})`;
-  if (v instanceof Response) return `Response(${v.status})`;
-  if (Array.isArray(v)) return `array(${v.length})`;
-  if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return `bytes(${v.byteLength})`;
-  if (v instanceof ReadableStream) return "stream";
-  return `object(${Object.keys(v).length})`;
-}
+/** A call the front door ran on a lease, as it reports it: the argument shapes, never values. */
+export type LeasedCallRecord = {
+  capability: string;
+  method: string;
+  kind: CapabilityKind;
+  caller: Caller;
+  outcome: "ok" | "error";
+  durationMs: number;
+  errorCode?: string;
+  argShapes: string[];
+  at: number;
+};
 
 export function callerLabel(c: Caller): string {
   return `${c.kind}:${c.id}`;
@@ -85,9 +94,9 @@ export function writeAudit(sql: SqlStorage, e: AuditEntry): number {
   sql.exec(
     `INSERT INTO audit (at, capability, method, kind, caller, outcome, duration_ms, error_code,
                         egress_method, egress_host, egress_path, egress_status, secrets, args,
-                        egress_decision, bytes_out, bytes_in, egress_redirects)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    Date.now(),
+                        egress_decision, bytes_out, bytes_in, egress_redirects, via)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    e.at ?? Date.now(),
     e.capability,
     e.method,
     e.kind,
@@ -100,11 +109,12 @@ export function writeAudit(sql: SqlStorage, e: AuditEntry): number {
     e.egress?.path ?? null,
     e.egress?.status ?? null,
     e.egress ? JSON.stringify(e.egress.secrets) : null,
-    JSON.stringify(e.args.map(describeArg)),
+    JSON.stringify(e.argShapes ?? e.args.map(describeArg)),
     e.egress?.decision ?? null,
     e.egress?.bytesOut ?? null,
     e.egress?.bytesIn ?? null,
     e.egress?.redirects ?? null,
+    e.via ?? "actor",
   );
   return sql.exec<{ seq: number }>(`SELECT last_insert_rowid() AS seq`).one().seq;
 }
@@ -118,6 +128,7 @@ type Raw = {
   duration_ms: number; error_code: string | null; egress_method: string | null; egress_host: string | null;
   egress_path: string | null; egress_status: number | null; secrets: string | null; args: string;
   egress_decision: string | null; bytes_out: number | null; bytes_in: number | null; egress_redirects: number | null;
+  via: string;
 };
 
 export function readAudit(sql: SqlStorage, after: number, limit: number, capability?: string): AuditRow[] {
@@ -135,6 +146,7 @@ export function readAudit(sql: SqlStorage, after: number, limit: number, capabil
     durationMs: r.duration_ms,
     errorCode: r.error_code,
     args: JSON.parse(r.args),
+    via: r.via === "lease" ? "lease" : "actor",
     egress: r.egress_host
       ? {
           method: r.egress_method!, host: r.egress_host, path: r.egress_path!, status: r.egress_status ?? 0, secrets: JSON.parse(r.secrets ?? "[]"),

@@ -3,16 +3,17 @@
 // Every call, from a client, loaded code, a shadow's `next` or another capability, passes
 // through dispatch() and leaves an audit row.
 import { DurableObject } from "cloudflare:workers";
-import { withDeadline } from "../core/deadline";
 import { CapstanError, asCapstanError } from "../core/errors";
 import { sha256Hex } from "../core/sha256";
-import { sourceCapability } from "../isolates/isolate";
+import { callSource, sourceCapability } from "../isolates/isolate";
 import { packageSourceCapability } from "../isolates/loaded/source-capability";
 import { alwaysRule, type EgressPolicy } from "../core/egress-policy";
-import { AUDIT_SCHEMA, readAudit, recordBytesIn, writeAudit, type AuditedEgress, type AuditRow } from "./audit";
+import { AUDIT_SCHEMA, readAudit, type LeasedCallRecord, recordBytesIn, writeAudit, type AuditedEgress, type AuditRow } from "./audit";
 import { APPROVALS_SCHEMA, Approvals, type Approval, type ApprovalWatcher } from "./egress/approvals";
 import { POLICY_SCHEMA, prependRule, readPolicy, writePolicy } from "./egress/policy-store";
 import { BUILTINS } from "./builtins";
+import { PURE_CAPABILITIES } from "../core/pure-capabilities";
+import { LEASES_SCHEMA, Leases, type LeaseGrant, type LeaseHolder } from "./leases";
 import type { DispatchNote } from "./builtins/builtin";
 import type { CapabilityKind, Caller } from "./dispatch-types";
 import { resolveLayers, type Layer } from "./registry/layers";
@@ -27,8 +28,6 @@ import type { SubscriptionEnd, SubscriptionStats } from "./streams/subscriptions
 
 export type CapabilityInfo = { name: string; kind: CapabilityKind; description: string; version: number; depth: number; methods: string[] };
 
-/** Wall-clock bound on one call into loaded code (async waits; loops are bounded in the isolate). */
-const SOURCE_CALL_TIMEOUT_MS = 30_000;
 const CAPABILITY_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 /** Wall-clock bound on one REPL line; a session may ask for less. */
 const REPL_LINE_TIMEOUT_MS = 30_000;
@@ -44,6 +43,7 @@ export class ProjectActor extends DurableObject<Env> {
   readonly #replCancels = new Map<string, () => void>();
   readonly #streams: ProjectStreams;
   readonly #approvals: Approvals;
+  readonly #leases: Leases;
   /** Read on every fetch, written only through setPolicy/allowAlways: kept in memory. */
   #policy: EgressPolicy | null = null;
 
@@ -59,6 +59,8 @@ export class ProjectActor extends DurableObject<Env> {
     migrate(ctx.storage.sql, "streams", STREAMS_SCHEMA);
     migrate(ctx.storage.sql, "egress_policy", POLICY_SCHEMA);
     migrate(ctx.storage.sql, "approvals", APPROVALS_SCHEMA);
+    migrate(ctx.storage.sql, "leases", LEASES_SCHEMA);
+    this.#leases = new Leases(ctx.storage.sql);
     this.#streams = new ProjectStreams(ctx.storage);
     this.#approvals = new Approvals(ctx.storage.sql);
   }
@@ -131,6 +133,32 @@ export class ProjectActor extends DurableObject<Env> {
     return this.#approvals.unwatch(id);
   }
 
+  /**
+   * Lends the front door the resolution of `capability` when it can run the call by itself: a
+   * pure built-in, or a source capability (which runs in its own loaded isolate either way).
+   * A shadowed capability is never lent: its calls must reach the shadow through the actor.
+   */
+  lease(capability: string, holderId: string, holder: LeaseHolder): LeaseGrant | null {
+    const top = this.#layers(capability)[0];
+    if (!top || top.kind === "shadow") return null;
+    if (top.kind === "builtin") {
+      return capability in PURE_CAPABILITIES ? this.#leases.grant(holderId, holder, { kind: "builtin", capability }) : null;
+    }
+    const { hash, source, methods } = top.def;
+    return this.#leases.grant(holderId, holder, { kind: "source", capability, hash, source, methods });
+  }
+
+  /** The audit rows of calls the front door ran on leases, in the order they were made. */
+  auditBatch(records: LeasedCallRecord[]): number {
+    for (const r of records) {
+      writeAudit(this.ctx.storage.sql, {
+        capability: r.capability, method: r.method, kind: r.kind, caller: r.caller, outcome: r.outcome,
+        durationMs: r.durationMs, errorCode: r.errorCode, args: [], argShapes: r.argShapes, at: r.at, via: "lease",
+      });
+    }
+    return records.length;
+  }
+
   capabilities(): CapabilityInfo[] {
     const out = new Map<string, CapabilityInfo>();
     for (const [name, b] of Object.entries(BUILTINS)) {
@@ -161,19 +189,26 @@ export class ProjectActor extends DurableObject<Env> {
     if (methods.length === 0) throw new CapstanError("bad_source", `source of "${name}" exports no functions`);
     const version = putSource(this.ctx.storage.sql, { name, description, source, hash, methods });
     this.#sources.delete(name);
+    await this.#leases.revoke(name);
     return { name, kind: "source", description, version, depth: this.#shadows.depth(name), methods };
   }
 
-  remove(name: string): void {
+  async remove(name: string): Promise<void> {
     this.#sources.delete(name);
     if (!deleteSource(this.ctx.storage.sql, name)) throw new CapstanError("not_found", `no source capability named "${name}"`);
+    await this.#leases.revoke(name);
   }
 
-  installShadow(name: string, owner: string, target: ShadowTarget): { id: string; name: string } {
+  /**
+   * Returns once no lease on `name` can still be used, so every call made after this resolves
+   * gets the shadow. Removing a shadow needs no revocation: a shadowed capability is never lent.
+   */
+  async installShadow(name: string, owner: string, target: ShadowTarget): Promise<{ id: string; name: string }> {
     if (!CAPABILITY_NAME.test(name)) throw new CapstanError("bad_request", "name must be a letter then up to 63 of A-Z a-z 0-9 _ . -");
     // A stub received as an argument is released when the call returns unless it is duplicated.
     const kept = target.dup ? target.dup() : target;
     const shadow = this.#shadows.push(name, owner, kept);
+    await this.#leases.revoke(name);
     return { id: shadow.id, name };
   }
 
@@ -291,8 +326,7 @@ export class ProjectActor extends DurableObject<Env> {
       case "source": {
         const { def } = layer;
         if (!def.methods.includes(method)) throw new CapstanError("capability_unknown", `capability "${capability}" has no method "${method}"`);
-        const entry = sourceCapability(this.env, this.projectId, def.name, def.hash, def.source);
-        return withDeadline(entry.invoke(method, args), SOURCE_CALL_TIMEOUT_MS, () => new CapstanError("timeout", `${capability}.${method} did not finish within ${SOURCE_CALL_TIMEOUT_MS / 1000} s`));
+        return callSource(this.env, this.projectId, def, method, args);
       }
       case "shadow": {
         const next = (...nextArgs: unknown[]) => this.#run(layers, i + 1, capability, method, nextArgs, note);

@@ -34,6 +34,8 @@ export type AuditRow = {
   durationMs: number;
   errorCode: string | null;
   args: string[];
+  /** Who ran the call: the project's actor, or the front door on a lease the actor lent it. */
+  via: "actor" | "lease";
   egress: EgressInfo | null;
 };
 export type AuditQuery = { after?: number; limit?: number; capability?: string };

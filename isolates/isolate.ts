@@ -9,6 +9,8 @@
 //   - every loop in user code is instrumented against runaways (loaded/instrument.ts), and
 //     each call carries the loader's CPU and subrequest limits (enforced on Cloudflare).
 import { exports } from "cloudflare:workers";
+import { withDeadline } from "../core/deadline";
+import { CapstanError } from "../core/errors";
 import type { Caller } from "../actors/dispatch-types";
 import { INSPECT_SOURCE } from "./loaded/inspect";
 import { PRELUDE_MODULE, preludeSource } from "./loaded/prelude";
@@ -58,6 +60,18 @@ export function sourceCapability(env: Env, projectId: string, name: string, hash
     ...packageSourceCapability(name, source),
   });
   return stub.getEntrypoint(undefined, { limits: CALL_LIMITS }) as unknown as SourceCapabilityEntrypoint;
+}
+
+/** Wall-clock bound on one call into a source capability (async waits; loops are bounded in the isolate). */
+export const SOURCE_CALL_TIMEOUT_MS = 30_000;
+
+/**
+ * One call of a source capability's method, under its limits. The actor calls this, and so does
+ * the front door for a capability it holds a lease on: the posture is the same either way.
+ */
+export function callSource(env: Env, projectId: string, def: { name: string; hash: string; source: string }, method: string, args: unknown[]): Promise<unknown> {
+  const entry = sourceCapability(env, projectId, def.name, def.hash, def.source);
+  return withDeadline(entry.invoke(method, args), SOURCE_CALL_TIMEOUT_MS, () => new CapstanError("timeout", `${def.name}.${method} did not finish within ${SOURCE_CALL_TIMEOUT_MS / 1000} s`));
 }
 
 export type ReplLineResult =

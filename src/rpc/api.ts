@@ -11,6 +11,7 @@ import { AuditQuery, CapabilityName, ReplSessionId, CreateProjectBody, DefineOpt
 import { deleteProjectSecret, listProjectSecrets, setProjectSecret } from "../secrets";
 import { capabilityStub } from "./capability-stub";
 import { DispatchBatcher } from "./dispatch-batcher";
+import { LeasedCalls } from "./leased-calls";
 import { ReplSession } from "./repl-session";
 import { requestFromFetchArgs } from "./fetch-args";
 import { ShadowBridge } from "./shadow-bridge";
@@ -66,7 +67,23 @@ export class Project extends RpcTarget {
   #forgetActor = () => {
     this.#stub = null;
   };
+  /** Calls the actor lent this session the resolution of; their audit rows follow in batches. */
+  #leasedCalls: LeasedCalls | null = null;
+  get #leased(): LeasedCalls {
+    return (this.#leasedCalls ??= new LeasedCalls(this.env, this.ctx, this.info.id, this.caller, () => this.#actor(), this.#forgetActor));
+  }
+  /** One call to the actor that drops the cached stub if the actor turned out to be reset. */
+  async #onActor<T>(call: (actor: ReturnType<typeof actorFor>) => Promise<T>): Promise<T> {
+    try {
+      return await call(this.#actor());
+    } catch (err) {
+      if (asCapstanError(err).code === "internal") this.#forgetActor();
+      throw err;
+    }
+  }
   #dispatch(capability: string, method: string, args: unknown[]): Promise<unknown> {
+    const leased = this.#leased.run(capability, method, args);
+    if (leased) return leased;
     return this.#batcher.dispatch({ capability, method, args, caller: this.caller }).catch((err) => {
       if (asCapstanError(err).code === "internal") this.#forgetActor();
       throw err;
@@ -83,15 +100,16 @@ export class Project extends RpcTarget {
     return (await this.#dispatch("fetch", "fetch", [request])) as Response;
   }
   capabilities() {
-    return this.#actor().capabilities();
+    return this.#onActor((a) => a.capabilities());
   }
   define(name: unknown, options: unknown) {
     const n = parse(CapabilityName, name, "name");
     const o = parse(DefineOptions, options, "options");
-    return this.#actor().define(n, o.source, o.description ?? "");
+    return this.#onActor((a) => a.define(n, o.source, o.description ?? ""));
   }
   remove(name: unknown): Promise<void> {
-    return this.#actor().remove(parse(CapabilityName, name, "name"));
+    const n = parse(CapabilityName, name, "name");
+    return this.#onActor((a) => a.remove(n));
   }
   call(name: unknown, method: unknown, ...args: unknown[]): Promise<unknown> {
     const n = parse(CapabilityName, name, "name");
@@ -107,7 +125,7 @@ export class Project extends RpcTarget {
   async cap(name: unknown): Promise<RpcTarget> {
     const n = parse(CapabilityName, name, "name");
     if (n === "streams") return this.streams();
-    const info = (await this.#actor().capabilities()).find((c) => c.name === n);
+    const info = (await this.#onActor((a) => a.capabilities())).find((c) => c.name === n);
     if (!info) throw new CapstanError("capability_unknown", `no capability named "${n}" in this project`);
     return capabilityStub(info.methods, (method, args) => this.#dispatch(n, method, args));
   }
@@ -120,12 +138,12 @@ export class Project extends RpcTarget {
       // The installing session broke: its shadows go at once, so the next call falls back.
       this.ctx.waitUntil(this.#actor().dropSessionShadows(owner).catch(() => 0));
     });
-    const { id } = await this.#actor().installShadow(n, owner, bridge);
+    const { id } = await this.#onActor((a) => a.installShadow(n, owner, bridge));
     return new ShadowHandle(id, n, () => this.#actor().revokeShadow(id, owner));
   }
   revokeShadow(id: unknown): Promise<void> {
     if (typeof id !== "string") throw new CapstanError("bad_request", "id must be a shadow id");
-    return this.#actor().revokeShadow(id, this.caller.id);
+    return this.#onActor((a) => a.revokeShadow(id, this.caller.id));
   }
   setSecret(name: unknown, value: unknown, options: unknown): Promise<void> {
     const { hosts } = parse(SecretOptions, options, "options");
@@ -140,11 +158,14 @@ export class Project extends RpcTarget {
   /** A REPL session, new or resumed by id; it belongs to this session's user. */
   async repl(sessionId?: unknown): Promise<ReplSession> {
     const id = sessionId === undefined ? mintReplSessionId() : parse(ReplSessionId, sessionId, "sessionId");
-    await this.#actor().replOpen(id, this.userId);
+    await this.#onActor((a) => a.replOpen(id, this.userId));
     return new ReplSession(this.#actor(), id, this.userId);
   }
-  audit(options?: unknown) {
-    return this.#actor().audit(parse(AuditQuery, options, "options") ?? {});
+  async audit(options?: unknown) {
+    const query = parse(AuditQuery, options, "options") ?? {};
+    // This session's own leased calls are in the log before it reads it.
+    await this.#leasedCalls?.audit.flushed();
+    return this.#onActor((a) => a.audit(query));
   }
   /** The egress policy; any member may read it. */
   policy() {

@@ -1,0 +1,79 @@
+// Carries the audit rows of leased calls (see leased-calls.ts) to the actor: one auditBatch RPC
+// at a time, each taking every row that queued up meanwhile. The first row of a batch waits a
+// few milliseconds for company, so that even one client calling in a tight loop shares an actor
+// hop among many calls; a session's own audit() read flushes at once. The flush runs under
+// waitUntil, so a session that ends does not cut it short.
+import type { LeasedCallRecord } from "../../actors/audit";
+
+type Actor = DurableObjectStub<import("../../actors/project-actor").ProjectActor>;
+
+const MAX_BATCH = 500;
+/** How long a row may wait for others before its batch leaves. */
+const LINGER_MS = 10;
+const ATTEMPTS = 3;
+
+export class AuditSender {
+  #queue: LeasedCallRecord[] = [];
+  #sending: Promise<void> | null = null;
+  #wake: (() => void) | null = null;
+  /** Readers waiting on flushed(): while there are any, batches leave without lingering. */
+  #flushing = 0;
+
+  constructor(
+    private actor: () => Actor,
+    private forgetActor: () => void,
+    private ctx: ExecutionContext,
+  ) {}
+
+  add(record: LeasedCallRecord): void {
+    this.#queue.push(record);
+    if (this.#queue.length >= MAX_BATCH) this.#wake?.();
+    if (!this.#sending) {
+      this.#sending = this.#drain().finally(() => (this.#sending = null));
+      this.ctx.waitUntil(this.#sending);
+    }
+  }
+
+  /** Resolves when every row added so far is in the actor's audit log (or was given up on). */
+  async flushed(): Promise<void> {
+    this.#flushing++;
+    try {
+      this.#wake?.();
+      while (this.#sending) await this.#sending;
+    } finally {
+      this.#flushing--;
+    }
+  }
+
+  #linger(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.#wake?.(), LINGER_MS);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = null;
+        resolve();
+      };
+    });
+  }
+
+  async #drain(): Promise<void> {
+    let failures = 0;
+    while (this.#queue.length) {
+      if (!this.#flushing && this.#queue.length < MAX_BATCH) await this.#linger();
+      const batch = this.#queue.slice(0, MAX_BATCH);
+      try {
+        await this.actor().auditBatch(batch);
+        this.#queue.splice(0, batch.length);
+        failures = 0;
+      } catch {
+        // The actor was reset (a deploy, a restart): a fresh stub reaches its next incarnation.
+        this.forgetActor();
+        if (++failures >= ATTEMPTS) {
+          this.#queue.splice(0, batch.length);
+          console.error(`audit: ${batch.length} leased call rows could not be delivered to the project actor`);
+          failures = 0;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,99 @@
+// Resolution leases (actors/leases.ts, src/rpc/leased-calls.ts): a session runs calls on a
+// resolution its actor lent it, every such call is still audited, and a change to the
+// capability applies to the very next call, also across an actor restart.
+// (abortAllDurableObjects restarts every actor of this file's Worker, hence a file of its own.)
+import { RpcTarget } from "capnweb";
+import { abortAllDurableObjects } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { connect, newProject, newUser } from "./helpers";
+import { failure } from "./stream-helpers";
+
+type P = ReturnType<Awaited<ReturnType<typeof connect>>["session"]["project"]>;
+
+/** Calls until the session's own audit shows a call that ran on a lease; returns how many it made. */
+async function untilLeased(p: P, call: () => Promise<unknown>): Promise<number> {
+  for (let n = 1; n <= 100; n++) {
+    await call();
+    const rows = await p.audit({ limit: 1000 });
+    if (rows.some((r) => r.via === "lease")) return n;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("no call ran on a lease");
+}
+
+class Shadow extends RpcTarget {
+  echo(x: unknown) {
+    return { shadowed: x };
+  }
+}
+
+async function twoSessions() {
+  const { key } = await newUser();
+  const id = await newProject(key);
+  const a = await connect(key);
+  const b = await connect(key);
+  return { id, a: a.session.project(id), b: b.session.project(id), close: () => (a.close(), b.close()) };
+}
+
+describe("resolution leases", () => {
+  it("run a pure built-in on a lease and audit every call, in order, as the session's", async () => {
+    const { a, close } = await twoSessions();
+    try {
+      const made = await untilLeased(a, () => a.call("ping", "echo", { n: 0 }));
+      for (let i = 1; i <= 20; i++) expect(await a.call("ping", "echo", { n: i })).toEqual({ n: i });
+      const rows = (await a.audit({ capability: "ping", limit: 1000 })).filter((r) => r.capability === "ping");
+      expect(rows).toHaveLength(made + 20);
+      expect(rows.slice(-20).every((r) => r.via === "lease" && r.kind === "builtin" && r.outcome === "ok")).toBe(true);
+      expect(new Set(rows.map((r) => r.caller)).size).toBe(1);
+      expect(rows.at(-1)!.args).toEqual(["object(1)"]);
+      // A method that does not exist is refused the same way on a lease, and audited.
+      expect(await failure(a.call("ping", "nope"))).toMatchObject({ code: "capability_unknown" });
+      expect((await a.audit({ capability: "ping", limit: 1000 })).at(-1)).toMatchObject({ outcome: "error", errorCode: "capability_unknown" });
+    } finally {
+      close();
+    }
+  });
+
+  it("apply a redefinition, a shadow and a removal to the very next call of a session holding a lease", async () => {
+    const { a, b, close } = await twoSessions();
+    try {
+      await b.define("greet", { source: `export function hello(n) { return "v1 " + n; }` });
+      await untilLeased(a, () => a.call("greet", "hello", "x"));
+      expect(await a.call("greet", "hello", "x")).toBe("v1 x");
+
+      await b.define("greet", { source: `export function hello(n) { return "v2 " + n; }` });
+      expect(await a.call("greet", "hello", "x")).toBe("v2 x");
+
+      await untilLeased(a, () => a.call("ping", "echo", 1));
+      const handle = await b.shadow("ping", new Shadow());
+      expect(await a.call("ping", "echo", 7)).toEqual({ shadowed: 7 });
+      expect((await a.audit({ capability: "ping", limit: 1000 })).at(-1)).toMatchObject({ kind: "shadow", via: "actor" });
+      await handle.revoke();
+      expect(await a.call("ping", "echo", 8)).toBe(8);
+
+      await untilLeased(a, () => a.call("greet", "hello", "y"));
+      await b.remove("greet");
+      expect(await failure(a.call("greet", "hello", "x"))).toMatchObject({ code: "capability_unknown" });
+    } finally {
+      close();
+    }
+  });
+
+  it("make a change after an actor restart wait out the leases the earlier instance lent", { timeout: 40_000 }, async () => {
+    const { a, b, close } = await twoSessions();
+    try {
+      await b.define("greet", { source: `export function hello(n) { return "before " + n; }` });
+      await untilLeased(a, () => a.call("greet", "hello", "x"));
+      await abortAllDurableObjects();
+      // b's first call after the reset finds its stub broken and drops it, as any session would.
+      await b.capabilities().catch(() => undefined);
+      // The new instance does not know session a's lease; it must not answer before it expired.
+      await b.define("greet", { source: `export function hello(n) { return "after " + n; }` });
+      // a's own stub to the old instance fails once (internal) and is replaced; never "before".
+      const next = () => a.call("greet", "hello", "x");
+      expect(await next().catch(next)).toBe("after x");
+    } finally {
+      close();
+    }
+  });
+});
