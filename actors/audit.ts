@@ -83,6 +83,7 @@ export type LeasedCallRecord = {
   errorCode?: string;
   argShapes: string[];
   at: number;
+  egress?: AuditedEgress;
 };
 
 export function callerLabel(c: Caller): string {

@@ -8,6 +8,7 @@
 // every lease on that capability is revoked: each holder has acknowledged, or its lease has run
 // out. Leases outlive an actor restart only until they expire, so after a restart a change waits
 // out the leases an earlier incarnation granted, as recorded in `lease_horizon`.
+import type { EgressPolicy } from "../core/egress-policy";
 import type { CapabilityKind } from "./dispatch-types";
 
 /** How long a lease is good for, counted by the holder from the moment it asked. */
@@ -19,7 +20,7 @@ export const LEASES_SCHEMA = [`CREATE TABLE lease_horizon (id INTEGER PRIMARY KE
 
 /** What a lease lets the front door run by itself. */
 export type LeasedResolution =
-  | { kind: Extract<CapabilityKind, "builtin">; capability: string }
+  | { kind: Extract<CapabilityKind, "builtin">; capability: string; policy?: EgressPolicy }
   | { kind: Extract<CapabilityKind, "source">; capability: string; hash: string; source: string; methods: string[] };
 
 export type LeaseGrant = { capability: string; incarnation: string; version: number; ttlMs: number; resolution: LeasedResolution };

@@ -110,9 +110,11 @@ export class ProjectActor extends DurableObject<Env> {
     return (this.#policy ??= readPolicy(this.ctx.storage.sql));
   }
 
-  /** Replaces the policy whole (the front door validated it). */
-  setPolicy(policy: EgressPolicy): EgressPolicy {
-    return (this.#policy = writePolicy(this.ctx.storage.sql, policy));
+  /** Replaces the policy whole (the front door validated it); returns once no lease on fetch holds the old one. */
+  async setPolicy(policy: EgressPolicy): Promise<EgressPolicy> {
+    this.#policy = writePolicy(this.ctx.storage.sql, policy);
+    await this.#leases.revoke("fetch");
+    return this.#policy;
   }
 
   approvals(): Approval[] {
@@ -142,21 +144,28 @@ export class ProjectActor extends DurableObject<Env> {
     const top = this.#layers(capability)[0];
     if (!top || top.kind === "shadow") return null;
     if (top.kind === "builtin") {
+      // fetch is lent with the policy it is decided by; a change of policy revokes it.
+      if (capability === "fetch") return this.#leases.grant(holderId, holder, { kind: "builtin", capability, policy: this.policy() });
       return capability in PURE_CAPABILITIES ? this.#leases.grant(holderId, holder, { kind: "builtin", capability }) : null;
     }
     const { hash, source, methods } = top.def;
     return this.#leases.grant(holderId, holder, { kind: "source", capability, hash, source, methods });
   }
 
-  /** The audit rows of calls the front door ran on leases, in the order they were made. */
-  auditBatch(records: LeasedCallRecord[]): number {
-    for (const r of records) {
+  /**
+   * The audit rows of calls the front door ran on leases, in the order they were made, and the
+   * bytes-in figures of earlier leased fetches whose bodies have since been read. Returns the
+   * rows' sequence numbers, which those later figures refer to.
+   */
+  auditBatch(records: LeasedCallRecord[], bytesIn: [seq: number, bytes: number][] = []): number[] {
+    const seqs = records.map((r) =>
       writeAudit(this.ctx.storage.sql, {
         capability: r.capability, method: r.method, kind: r.kind, caller: r.caller, outcome: r.outcome,
-        durationMs: r.durationMs, errorCode: r.errorCode, args: [], argShapes: r.argShapes, at: r.at, via: "lease",
-      });
-    }
-    return records.length;
+        durationMs: r.durationMs, errorCode: r.errorCode, args: [], argShapes: r.argShapes, at: r.at, via: "lease", egress: r.egress,
+      }),
+    );
+    for (const [seq, bytes] of bytesIn) recordBytesIn(this.ctx.storage.sql, seq, bytes);
+    return seqs;
   }
 
   capabilities(): CapabilityInfo[] {
@@ -314,8 +323,9 @@ export class ProjectActor extends DurableObject<Env> {
         const egress = {
           policy: () => this.policy(),
           approvals: this.#approvals,
-          allowAlways: (url: URL, method: string) => {
+          allowAlways: async (url: URL, method: string) => {
             this.#policy = prependRule(this.ctx.storage.sql, alwaysRule(url, method));
+            await this.#leases.revoke("fetch");
           },
           auditHold: (meta: AuditedEgress) => {
             writeAudit(this.ctx.storage.sql, { capability, method, kind: "builtin", caller: note.caller!, outcome: "ok", durationMs: 0, args, egress: meta });

@@ -4,8 +4,8 @@
 // (abortAllDurableObjects restarts every actor of this file's Worker, hence a file of its own.)
 import { RpcTarget } from "capnweb";
 import { abortAllDurableObjects } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
-import { connect, newProject, newUser } from "./helpers";
+import { describe, expect, inject, it } from "vitest";
+import { connect, newProject, newUser, tag, upstreamSeen } from "./helpers";
 import { failure } from "./stream-helpers";
 
 type P = ReturnType<Awaited<ReturnType<typeof connect>>["session"]["project"]>;
@@ -19,6 +19,24 @@ async function untilLeased(p: P, call: () => Promise<unknown>): Promise<number> 
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error("no call ran on a lease");
+}
+
+const upstream = inject("upstream");
+const host = new URL(upstream).host;
+
+async function until<T>(f: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const v = await f();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+class FetchShadow extends RpcTarget {
+  fetch(request: Request) {
+    return new Response(`shadowed ${new URL(request.url).pathname}`);
+  }
 }
 
 class Shadow extends RpcTarget {
@@ -74,6 +92,59 @@ describe("resolution leases", () => {
       await untilLeased(a, () => a.call("greet", "hello", "y"));
       await b.remove("greet");
       expect(await failure(a.call("greet", "hello", "x"))).toMatchObject({ code: "capability_unknown" });
+    } finally {
+      close();
+    }
+  });
+
+  it("send fetch on a lease by the lent policy, with substitution, scrubbing and a full audit row", async () => {
+    const { a, b, close } = await twoSessions();
+    try {
+      const value = `lease-secret-${crypto.randomUUID()}`;
+      await b.setSecret("L", value, { hosts: [`http://${host}`] });
+      const get = async (t: string) => {
+        const res = await a.fetch(`${upstream}/echo/${t}?q=1`, { headers: { authorization: 'Bearer getSecret("L")' } });
+        return { status: res.status, text: await res.text() };
+      };
+      await untilLeased(a, () => get(tag()));
+      const t = tag();
+      const got = await get(t);
+      expect(got.status).toBe(200);
+      expect(got.text).not.toContain(value);
+      expect(got.text).toContain("[redacted:L]");
+      expect((await upstreamSeen(upstream, t))[0]!.headers.authorization).toBe(`Bearer ${value}`);
+      const row = await until(async () => {
+        const last = (await a.audit({ capability: "fetch", limit: 1000 })).at(-1)!;
+        return last.egress?.bytesIn != null ? last : undefined;
+      }, "the bytes-in figure");
+      expect(row).toMatchObject({ via: "lease", outcome: "ok", egress: { host, path: `/echo/${t}`, status: 200, secrets: ["L"], decision: "allow", bytesIn: got.text.length } });
+      expect(JSON.stringify(row)).not.toContain(value);
+    } finally {
+      close();
+    }
+  });
+
+  it("apply a policy change, a hold and a shadow of fetch to the very next request of a session holding a lease", async () => {
+    const { a, b, close } = await twoSessions();
+    try {
+      await untilLeased(a, async () => (await a.fetch(`${upstream}/quiet/${tag()}`)).arrayBuffer());
+      await b.setPolicy({ rules: [{ host: upstream, action: "deny" }] });
+      expect(await failure(a.fetch(`${upstream}/quiet/${tag()}`))).toMatchObject({ code: "egress_denied" });
+      expect((await a.audit({ capability: "fetch", limit: 1000 })).at(-1)).toMatchObject({ outcome: "error", errorCode: "egress_denied", egress: { decision: "deny" } });
+
+      await b.setPolicy({ rules: [{ host: upstream, path: "/quiet/held", action: "hold" }, { host: upstream, action: "allow" }] });
+      await untilLeased(a, async () => (await a.fetch(`${upstream}/quiet/${tag()}`)).arrayBuffer());
+      const t = tag();
+      const fetching = a.fetch(`${upstream}/quiet/held/${t}`);
+      const held = await until(async () => (await b.approvals())[0], "the hold");
+      expect(await upstreamSeen(upstream, t)).toEqual([]);
+      await b.approve(held.id);
+      expect((await fetching).status).toBe(200);
+
+      await untilLeased(a, async () => (await a.fetch(`${upstream}/quiet/${tag()}`)).arrayBuffer());
+      const handle = await b.shadow("fetch", new FetchShadow());
+      expect(await (await a.fetch(`${upstream}/quiet/x`)).text()).toBe("shadowed /quiet/x");
+      await handle.revoke();
     } finally {
       close();
     }

@@ -9,7 +9,7 @@ export type BuiltinContext = {
   projectId: string;
   exports: Cloudflare.Exports;
   streams: ProjectStreams;
-  egress: { policy(): EgressPolicy; approvals: Approvals; allowAlways(url: URL, method: string): void; auditHold(meta: AuditedEgress): void };
+  egress: { policy(): EgressPolicy; approvals: Approvals; allowAlways(url: URL, method: string): Promise<void>; auditHold(meta: AuditedEgress): void };
 };
 
 /**

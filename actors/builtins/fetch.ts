@@ -4,8 +4,8 @@
 // The project id in the pipe's props is the actor's own identity.
 import { decide } from "../../core/egress-policy";
 import { CapstanError } from "../../core/errors";
-import { tokensIn } from "../../core/placeholders";
-import type { EgressMeta } from "../../isolates/egress-pipe";
+import { countingBody } from "../../core/count-bytes";
+import { attemptMeta } from "../../core/egress-attempt";
 import { callerLabel } from "../audit";
 import type { Builtin } from "./builtin";
 
@@ -35,39 +35,16 @@ export const fetchBuiltin: Builtin = {
         note.egress = { ...meta, decision: state };
         if (state === "denied") throw new CapstanError("approval_denied", `${request.method} ${url.protocol}//${url.host}${url.pathname} was held for approval and denied`);
         if (state === "timed_out") throw new CapstanError("approval_timeout", `${request.method} ${url.protocol}//${url.host}${url.pathname} was held for approval and nobody answered within ${policy.holdTimeoutMs} ms`);
-        if (always) ctx.egress.allowAlways(url, request.method);
+        if (always) await ctx.egress.allowAlways(url, request.method);
         approved = true;
       } else note.egress = { ...meta, decision: "allow" };
       const decision = note.egress.decision;
       const pipe = ctx.exports.EgressPipe({ props: { projectId: ctx.projectId } });
       const { response, meta: sent } = await pipe.egress(request, { policy: ctx.egress.policy(), approved });
       note.egress = { ...sent, decision };
-      if (!response.body) {
-        note.bytesIn = Promise.resolve(0);
-        return response;
-      }
-      let bytes = 0;
-      let done!: (n: number) => void;
-      note.bytesIn = new Promise((r) => (done = r));
-      const counted = response.body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, c) {
-            bytes += chunk.byteLength;
-            c.enqueue(chunk);
-          },
-          flush: () => done(bytes),
-          cancel: () => done(bytes),
-        }),
-      );
-      return new Response(counted, response);
+      const counted = countingBody(response);
+      note.bytesIn = counted.bytesIn;
+      return counted.response;
     },
   },
 };
-
-/** What is known of an egress before the pipe answers, so a refusal is audited too. */
-function attemptMeta(request: Request): EgressMeta {
-  const url = new URL(request.url);
-  const names = tokensIn(url.pathname + url.search, true).names;
-  for (const [, v] of request.headers) for (const n of tokensIn(v).names) names.add(n);
-  return { method: request.method, host: url.host, path: url.pathname, status: 0, secrets: [...names] };
-}

@@ -13,7 +13,9 @@ const LINGER_MS = 10;
 const ATTEMPTS = 3;
 
 export class AuditSender {
-  #queue: LeasedCallRecord[] = [];
+  #queue: { record: LeasedCallRecord; bytesIn?: Promise<number> }[] = [];
+  /** Bytes-in figures for rows already in the log, by their sequence number. */
+  #bytesIn: [number, number][] = [];
   #sending: Promise<void> | null = null;
   #wake: (() => void) | null = null;
   /** Readers waiting on flushed(): while there are any, batches leave without lingering. */
@@ -25,13 +27,24 @@ export class AuditSender {
     private ctx: ExecutionContext,
   ) {}
 
-  add(record: LeasedCallRecord): void {
-    this.#queue.push(record);
+  /**
+   * Queues a leased call's row. `bytesIn` settles when a fetched body has been read to its end;
+   * the figure follows the row to the actor in a later batch.
+   */
+  add(record: LeasedCallRecord, bytesIn?: Promise<number>): void {
+    this.#queue.push({ record, bytesIn });
     if (this.#queue.length >= MAX_BATCH) this.#wake?.();
-    if (!this.#sending) {
-      this.#sending = this.#drain().finally(() => (this.#sending = null));
-      this.ctx.waitUntil(this.#sending);
-    }
+    this.#start();
+  }
+
+  #start(): void {
+    if (this.#sending) return;
+    this.#sending = this.#drain().finally(() => {
+      this.#sending = null;
+      // Work that arrived as the drain was ending (a bytes-in figure settling) starts the next.
+      if (this.#queue.length || this.#bytesIn.length) this.#start();
+    });
+    this.ctx.waitUntil(this.#sending);
   }
 
   /** Resolves when every row added so far is in the actor's audit log (or was given up on). */
@@ -58,18 +71,30 @@ export class AuditSender {
 
   async #drain(): Promise<void> {
     let failures = 0;
-    while (this.#queue.length) {
+    while (this.#queue.length || this.#bytesIn.length) {
       if (!this.#flushing && this.#queue.length < MAX_BATCH) await this.#linger();
       const batch = this.#queue.slice(0, MAX_BATCH);
+      const figures = this.#bytesIn.slice();
       try {
-        await this.actor().auditBatch(batch);
+        const seqs = await this.actor().auditBatch(batch.map((b) => b.record), figures);
         this.#queue.splice(0, batch.length);
+        this.#bytesIn.splice(0, figures.length);
         failures = 0;
+        batch.forEach((b, i) => {
+          const seq = seqs[i];
+          if (b.bytesIn && seq !== undefined) {
+            void b.bytesIn.then((n) => {
+              this.#bytesIn.push([seq, n]);
+              this.#start();
+            });
+          }
+        });
       } catch {
         // The actor was reset (a deploy, a restart): a fresh stub reaches its next incarnation.
         this.forgetActor();
         if (++failures >= ATTEMPTS) {
           this.#queue.splice(0, batch.length);
+          this.#bytesIn.splice(0, figures.length);
           console.error(`audit: ${batch.length} leased call rows could not be delivered to the project actor`);
           failures = 0;
         }

@@ -6,10 +6,13 @@
 // No call waits for a lease: a call without one goes through the actor as always, and asks for
 // one in the background. A lease is dropped when the actor revokes it or when it runs out.
 import { RpcTarget } from "capnweb";
-import type { LeasedCallRecord } from "../../actors/audit";
+import type { AuditedEgress, LeasedCallRecord } from "../../actors/audit";
 import type { Caller } from "../../actors/dispatch-types";
 import type { LeaseGrant, LeasedResolution } from "../../actors/leases";
 import { describeArg } from "../../core/arg-shapes";
+import { countingBody } from "../../core/count-bytes";
+import { attemptMeta } from "../../core/egress-attempt";
+import { decide } from "../../core/egress-policy";
 import { CapstanError, asCapstanError } from "../../core/errors";
 import { PURE_CAPABILITIES } from "../../core/pure-capabilities";
 import { callSource } from "../../isolates/isolate";
@@ -62,7 +65,48 @@ export class LeasedCalls {
       return null;
     }
     if (!held.resolution) return null;
+    if (held.resolution.capability === "fetch") return this.#fetch(held.resolution, method, args);
     return this.#runLeased(held.resolution, method, args);
+  }
+
+  /**
+   * fetch on a lease: decided by the lent policy, sent through this project's EgressPipe exactly
+   * as the actor's fetch built-in sends it. A request the policy holds goes to the actor, which
+   * parks it; an unknown method or a non-Request goes there too, for the actor's own refusal.
+   */
+  #fetch(resolution: LeasedResolution, method: string, args: unknown[]): Promise<unknown> | null {
+    const request = args[0];
+    const policy = resolution.kind === "builtin" ? resolution.policy : undefined;
+    if (method !== "fetch" || !(request instanceof Request) || !policy) return null;
+    const url = new URL(request.url);
+    const d = decide(policy, url, request.method);
+    if (d.action === "hold") return null;
+    const at = Date.now();
+    const started = performance.now();
+    const meta = attemptMeta(request);
+    const record = (outcome: "ok" | "error", egress: AuditedEgress, errorCode?: string): LeasedCallRecord => ({
+      capability: "fetch", method, kind: "builtin", caller: this.caller, outcome,
+      durationMs: performance.now() - started, ...(errorCode ? { errorCode } : {}),
+      argShapes: args.map(describeArg), at, egress,
+    });
+    if (d.action === "deny") {
+      const e = new CapstanError("egress_denied", `${request.method} ${url.protocol}//${url.host}${url.pathname} is denied by ${d.reason}`);
+      this.audit.add(record("error", { ...meta, decision: "deny" }, e.code));
+      return Promise.reject(e);
+    }
+    const pipe = this.ctx.exports.EgressPipe({ props: { projectId: this.projectId } });
+    return pipe.egress(request, { policy, approved: false }).then(
+      ({ response, meta: sent }) => {
+        const counted = countingBody(response);
+        this.audit.add(record("ok", { ...sent, decision: "allow" }), counted.bytesIn);
+        return counted.response;
+      },
+      (err: unknown) => {
+        const e = asCapstanError(err);
+        this.audit.add(record("error", { ...meta, decision: "allow" }, e.code));
+        throw e;
+      },
+    );
   }
 
   #ask(capability: string): void {
