@@ -7,13 +7,15 @@ import type { LeasedCallRecord } from "../../actors/audit";
 
 type Actor = DurableObjectStub<import("../../actors/project-actor").ProjectActor>;
 
+type Item = { record: LeasedCallRecord; figure?: number; figureSent?: boolean; seq?: number };
+
 const MAX_BATCH = 500;
 /** How long a row may wait for others before its batch leaves. */
 const LINGER_MS = 10;
 const ATTEMPTS = 3;
 
 export class AuditSender {
-  #queue: { record: LeasedCallRecord; bytesIn?: Promise<number> }[] = [];
+  #queue: Item[] = [];
   /** Bytes-in figures for rows already in the log, by their sequence number. */
   #bytesIn: [number, number][] = [];
   #sending: Promise<void> | null = null;
@@ -32,7 +34,17 @@ export class AuditSender {
    * the figure follows the row to the actor in a later batch.
    */
   add(record: LeasedCallRecord, bytesIn?: Promise<number>): void {
-    this.#queue.push({ record, bytesIn });
+    const item: Item = { record };
+    this.#queue.push(item);
+    // A figure that settles before its row leaves rides in the row; a later one follows it.
+    void bytesIn?.then((n) => {
+      item.figure = n;
+      if (item.seq !== undefined && !item.figureSent) {
+        item.figureSent = true;
+        this.#bytesIn.push([item.seq, n]);
+        this.#start();
+      }
+    });
     if (this.#queue.length >= MAX_BATCH) this.#wake?.();
     this.#start();
   }
@@ -75,21 +87,25 @@ export class AuditSender {
       if (!this.#flushing && this.#queue.length < MAX_BATCH) await this.#linger();
       const batch = this.#queue.slice(0, MAX_BATCH);
       const figures = this.#bytesIn.slice();
+      const records = batch.map((item) => {
+        if (item.figure === undefined || !item.record.egress) return item.record;
+        item.figureSent = true;
+        return { ...item.record, egress: { ...item.record.egress, bytesIn: item.figure } };
+      });
       try {
-        const seqs = await this.actor().auditBatch(batch.map((b) => b.record), figures);
+        const seqs = await this.actor().auditBatch(records, figures);
         this.#queue.splice(0, batch.length);
         this.#bytesIn.splice(0, figures.length);
         failures = 0;
-        batch.forEach((b, i) => {
-          const seq = seqs[i];
-          if (b.bytesIn && seq !== undefined) {
-            void b.bytesIn.then((n) => {
-              this.#bytesIn.push([seq, n]);
-              this.#start();
-            });
+        batch.forEach((item, i) => {
+          item.seq = seqs[i];
+          if (item.seq !== undefined && item.figure !== undefined && !item.figureSent) {
+            item.figureSent = true;
+            this.#bytesIn.push([item.seq, item.figure]);
           }
         });
       } catch {
+        for (const item of batch) item.figureSent = false;
         // The actor was reset (a deploy, a restart): a fresh stub reaches its next incarnation.
         this.forgetActor();
         if (++failures >= ATTEMPTS) {
