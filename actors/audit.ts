@@ -73,18 +73,7 @@ export type AuditEntry = {
 };
 
 /** A call the front door ran on a lease, as it reports it: the argument shapes, never values. */
-export type LeasedCallRecord = {
-  capability: string;
-  method: string;
-  kind: CapabilityKind;
-  caller: Caller;
-  outcome: "ok" | "error";
-  durationMs: number;
-  errorCode?: string;
-  argShapes: string[];
-  at: number;
-  egress?: AuditedEgress;
-};
+export type LeasedCallRecord = Omit<AuditEntry, "args" | "argShapes" | "at" | "via"> & { argShapes: string[]; at: number };
 
 export function callerLabel(c: Caller): string {
   return `${c.kind}:${c.id}`;

@@ -2,35 +2,11 @@
 // The server's codes arrive two ways: over capnweb as an Error with a `code` property, over
 // HTTP as {"error":{code,message}}, and inside messages as the "[code] message" wire form.
 // Failures of the connection itself get codes of their own.
+import type { ErrorCode as ServerErrorCode } from "../core/errors.js";
 
-/** The server's codes (core/errors.ts), and the client's own for the connection. */
+/** The server's codes (core/errors.ts, the one list), and the client's own for the connection. */
 export type ErrorCode =
-  | "bad_request"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "method_not_allowed"
-  | "conflict"
-  | "payload_too_large"
-  | "limit_exceeded"
-  | "secret_unknown"
-  | "secret_not_bound"
-  | "secret_invalid"
-  | "secrets_unavailable"
-  | "upstream_unreachable"
-  | "egress_denied"
-  | "egress_unscrubbable"
-  | "redirect_refused"
-  | "approval_denied"
-  | "approval_timeout"
-  | "capability_unknown"
-  | "capability_failed"
-  | "bad_source"
-  | "cpu_limit"
-  | "timeout"
-  | "shadow_broken"
-  | "auth_unavailable"
-  | "internal"
+  | ServerErrorCode
   | "cancelled"
   /** The server could not be reached at all (refused, DNS, TLS). */
   | "unreachable"

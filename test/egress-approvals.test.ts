@@ -3,7 +3,7 @@
 // never delays the calls around it.
 import { inject, describe, expect, it } from "vitest";
 import type { Approval, ApprovalEvent } from "../actors/egress/approvals";
-import { call, connect, newUser, tag, upstreamSeen } from "./helpers";
+import { call, connect, newUser, tag, until, upstreamSeen } from "./helpers";
 import { project, rpcError } from "./egress-helpers";
 
 const upstream = inject("upstream");
@@ -15,15 +15,6 @@ const holding = (holdTimeoutMs?: number) => ({
   rules: [{ host: upstream, path: "/echo/held", action: "hold" }, { host: upstream, action: "allow" }, { host: other, action: "allow" }],
   ...(holdTimeoutMs ? { holdTimeoutMs } : {}),
 });
-
-async function until<T>(f: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe("hold for approval", () => {
   it("hold → approve: parked as metadata only, seen live by a watcher, sent once approved, audited as approved", async () => {

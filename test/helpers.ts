@@ -55,3 +55,13 @@ export function upstreamSeen(upstream: string, tag: string): Promise<{ method: s
 }
 
 export const tag = () => `t${crypto.randomUUID().replace(/-/g, "")}`;
+
+/** Polls `f` every 10 ms until it returns something other than undefined (2 s at most). */
+export async function until<T>(f: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const v = await f();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

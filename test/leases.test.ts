@@ -5,7 +5,7 @@
 import { RpcTarget } from "capnweb";
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
-import { connect, newProject, newUser, tag, upstreamSeen } from "./helpers";
+import { connect, newProject, newUser, tag, until, upstreamSeen } from "./helpers";
 import { failure } from "./stream-helpers";
 
 type P = ReturnType<Awaited<ReturnType<typeof connect>>["session"]["project"]>;
@@ -23,15 +23,6 @@ async function untilLeased(p: P, call: () => Promise<unknown>): Promise<number> 
 
 const upstream = inject("upstream");
 const host = new URL(upstream).host;
-
-async function until<T>(f: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 class FetchShadow extends RpcTarget {
   fetch(request: Request) {
