@@ -63,6 +63,27 @@ describe("resolution leases", () => {
     }
   });
 
+  it("audit every leased call of many sessions of one project, each session reading its own rows at once", async () => {
+    const { key } = await newUser();
+    const id = await newProject(key);
+    const sessions = await Promise.all(Array.from({ length: 4 }, () => connect(key)));
+    try {
+      const projects = sessions.map((s) => s.session.project(id));
+      await Promise.all(projects.map((p) => untilLeased(p, () => p.call("ping", "echo", 0))));
+      const callers = await Promise.all(projects.map(async (p) => (await p.audit({ limit: 1 }))[0]!.caller));
+      // Every session calls at once, so one session's batch carries the others' rows.
+      await Promise.all(projects.map(async (p, i) => {
+        for (let n = 1; n <= 30; n++) expect(await p.call("ping", "echo", { i, n })).toEqual({ i, n });
+      }));
+      for (const [i, p] of projects.entries()) {
+        const mine = (await p.audit({ limit: 1000 })).filter((r) => r.caller === callers[i] && r.via === "lease" && r.args[0] === "object(2)");
+        expect(mine).toHaveLength(30);
+      }
+    } finally {
+      for (const s of sessions) s.close();
+    }
+  });
+
   it("apply a redefinition, a shadow and a removal to the very next call of a session holding a lease", async () => {
     const { a, b, close } = await twoSessions();
     try {

@@ -1,21 +1,30 @@
-// Carries the audit rows of leased calls (see leased-calls.ts) to the actor: one auditBatch RPC
-// at a time, each taking every row that queued up meanwhile. The first row of a batch waits a
-// few milliseconds for company, so that even one client calling in a tight loop shares an actor
-// hop among many calls; a session's own audit() read flushes at once. The flush runs under
-// waitUntil, so a session that ends does not cut it short.
+// Carries the audit rows of leased calls (see leased-calls.ts) to the actor. Each session's
+// sender makes one auditBatch RPC at a time; the first row of a batch waits a few milliseconds
+// for company, and a batch that leaves also takes the rows that the project's other sessions in
+// this isolate are holding, so that many sessions calling a little each still share actor hops.
+// A session's own audit() read waits until its rows are in the log, whoever's batch took them.
+// Each flush runs under waitUntil, so a session that ends does not cut its batch short.
 import type { LeasedCallRecord } from "../../actors/audit";
 
 type Actor = DurableObjectStub<import("../../actors/project-actor").ProjectActor>;
 
-type Item = { record: LeasedCallRecord; figure?: number; figureSent?: boolean; seq?: number };
+type Item = { record: LeasedCallRecord; owner: AuditSender; figure?: number; figureSent?: boolean; seq?: number };
 
 const MAX_BATCH = 500;
 /** How long a row may wait for others before its batch leaves. */
 const LINGER_MS = 10;
 const ATTEMPTS = 3;
 
+/** Per project, the senders in this isolate that hold rows not yet on their way. */
+const holding = new Map<string, Set<AuditSender>>();
+
 export class AuditSender {
   #queue: Item[] = [];
+  /** How many of the first rows in #queue are in this sender's batch on the wire. */
+  #inFlight = 0;
+  /** This sender's rows riding in another sender's batch, and who waits for them to land. */
+  #elsewhere = 0;
+  #landed: (() => void)[] = [];
   /** Bytes-in figures for rows already in the log, by their sequence number. */
   #bytesIn: [number, number][] = [];
   #sending: Promise<void> | null = null;
@@ -24,6 +33,7 @@ export class AuditSender {
   #flushing = 0;
 
   constructor(
+    private projectId: string,
     private actor: () => Actor,
     private forgetActor: () => void,
     private ctx: ExecutionContext,
@@ -31,12 +41,12 @@ export class AuditSender {
 
   /**
    * Queues a leased call's row. `bytesIn` settles when a fetched body has been read to its end;
-   * the figure follows the row to the actor in a later batch.
+   * the figure rides in the row if it has settled by the time the row leaves, else follows it.
    */
   add(record: LeasedCallRecord, bytesIn?: Promise<number>): void {
-    const item: Item = { record };
+    const item: Item = { record, owner: this };
     this.#queue.push(item);
-    // A figure that settles before its row leaves rides in the row; a later one follows it.
+    this.#hold(true);
     void bytesIn?.then((n) => {
       item.figure = n;
       if (item.seq !== undefined && !item.figureSent) {
@@ -49,6 +59,20 @@ export class AuditSender {
     this.#start();
   }
 
+  /** Resolves when every row added so far is in the actor's audit log (or was given up on). */
+  async flushed(): Promise<void> {
+    this.#flushing++;
+    try {
+      this.#wake?.();
+      while (this.#sending || this.#elsewhere) {
+        if (this.#sending) await this.#sending;
+        else await new Promise<void>((resolve) => this.#landed.push(resolve));
+      }
+    } finally {
+      this.#flushing--;
+    }
+  }
+
   #start(): void {
     if (this.#sending) return;
     this.#sending = this.#drain().finally(() => {
@@ -59,15 +83,37 @@ export class AuditSender {
     this.ctx.waitUntil(this.#sending);
   }
 
-  /** Resolves when every row added so far is in the actor's audit log (or was given up on). */
-  async flushed(): Promise<void> {
-    this.#flushing++;
-    try {
-      this.#wake?.();
-      while (this.#sending) await this.#sending;
-    } finally {
-      this.#flushing--;
+  /** Whether this sender is listed as holding rows others may take. */
+  #hold(on: boolean): void {
+    let set = holding.get(this.projectId);
+    if (on) {
+      if (!set) holding.set(this.projectId, (set = new Set()));
+      set.add(this);
+    } else if (set) {
+      set.delete(this);
+      if (set.size === 0) holding.delete(this.projectId);
     }
+  }
+
+  /** The rows of the project's other senders that are not already on the wire. */
+  #takeFromOthers(room: number): Item[] {
+    const taken: Item[] = [];
+    for (const other of holding.get(this.projectId) ?? []) {
+      if (other === this || taken.length >= room) continue;
+      const items = other.#queue.splice(other.#inFlight, room - taken.length);
+      if (!items.length) continue;
+      // A row another sender already carries for its owner is counted there once.
+      other.#elsewhere += items.filter((item) => item.owner === other).length;
+      if (other.#queue.length === 0) other.#hold(false);
+      taken.push(...items);
+    }
+    return taken;
+  }
+
+  /** Called on the owner when rows of its that another sender carried have landed or were given back. */
+  #release(n: number): void {
+    this.#elsewhere -= n;
+    if (this.#elsewhere === 0) for (const resolve of this.#landed.splice(0)) resolve();
   }
 
   #linger(): Promise<void> {
@@ -85,7 +131,11 @@ export class AuditSender {
     let failures = 0;
     while (this.#queue.length || this.#bytesIn.length) {
       if (!this.#flushing && this.#queue.length < MAX_BATCH) await this.#linger();
-      const batch = this.#queue.slice(0, MAX_BATCH);
+      // Another session's batch may have taken everything while this one lingered.
+      if (!this.#queue.length && !this.#bytesIn.length) break;
+      const own = this.#queue.slice(0, MAX_BATCH);
+      this.#inFlight = own.length;
+      const batch = [...own, ...this.#takeFromOthers(MAX_BATCH - own.length)];
       const figures = this.#bytesIn.slice();
       const records = batch.map((item) => {
         if (item.figure === undefined || !item.record.egress) return item.record;
@@ -94,7 +144,7 @@ export class AuditSender {
       });
       try {
         const seqs = await this.actor().auditBatch(records, figures);
-        this.#queue.splice(0, batch.length);
+        this.#queue.splice(0, own.length);
         this.#bytesIn.splice(0, figures.length);
         failures = 0;
         batch.forEach((item, i) => {
@@ -104,17 +154,32 @@ export class AuditSender {
             this.#bytesIn.push([item.seq, item.figure]);
           }
         });
+        this.#releaseOthers(batch);
       } catch {
         for (const item of batch) item.figureSent = false;
+        // Rows taken from other sessions stay with this batch, to be retried with it: their own
+        // sessions may be gone, and a stub must be used from the request that made it.
+        this.#queue.splice(own.length, 0, ...batch.slice(own.length));
         // The actor was reset (a deploy, a restart): a fresh stub reaches its next incarnation.
         this.forgetActor();
         if (++failures >= ATTEMPTS) {
-          this.#queue.splice(0, batch.length);
+          const dropped = this.#queue.splice(0, batch.length);
           this.#bytesIn.splice(0, figures.length);
-          console.error(`audit: ${batch.length} leased call rows could not be delivered to the project actor`);
+          this.#releaseOthers(dropped);
+          console.error(`audit: ${dropped.length} leased call rows could not be delivered to the project actor`);
           failures = 0;
         }
+      } finally {
+        this.#inFlight = 0;
+        if (this.#queue.length === 0) this.#hold(false);
       }
     }
+  }
+
+  /** Tells the owners of rows this sender carried for them that those rows are done with. */
+  #releaseOthers(items: Item[]): void {
+    const byOwner = new Map<AuditSender, number>();
+    for (const item of items) if (item.owner !== this) byOwner.set(item.owner, (byOwner.get(item.owner) ?? 0) + 1);
+    for (const [owner, n] of byOwner) owner.#release(n);
   }
 }

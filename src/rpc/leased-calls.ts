@@ -53,7 +53,7 @@ export class LeasedCalls {
     private actor: () => Actor,
     forgetActor: () => void,
   ) {
-    this.audit = new AuditSender(actor, forgetActor, ctx);
+    this.audit = new AuditSender(projectId, actor, forgetActor, ctx);
   }
 
   /** The call's result if a lease covers it; otherwise null, and the caller goes through the actor. */
