@@ -5,7 +5,7 @@
 import { decide } from "../../core/egress-policy";
 import { CapstanError } from "../../core/errors";
 import { countingBody } from "../../core/count-bytes";
-import { attemptMeta } from "../../core/egress-attempt";
+import { attemptMeta, egressDenied } from "../../core/egress-attempt";
 import { callerLabel } from "../audit";
 import type { Builtin } from "./builtin";
 
@@ -23,7 +23,7 @@ export const fetchBuiltin: Builtin = {
       let approved = false;
       if (d.action === "deny") {
         note.egress = { ...meta, decision: "deny" };
-        throw new CapstanError("egress_denied", `${request.method} ${url.protocol}//${url.host}${url.pathname} is denied by ${d.reason}`);
+        throw egressDenied(request, d.reason);
       }
       if (d.action === "hold") {
         // The hold itself is a row of its own, written now: the final row comes when it is decided.

@@ -77,3 +77,19 @@ export function connectRpc(capstanUrl, key) {
   const session = gate.authenticate(key);
   return { session, close: () => ws.close() };
 }
+
+/**
+ * A new user and project that may reach `upstream` and holds a random secret BENCH bound to it:
+ * what the egress scenarios measure against.
+ */
+export async function newEgressProject(capstan, upstream, projectName) {
+  const { key, projectId } = await newUserAndProject(capstan, projectName);
+  await allowEgressTo(capstan, key, projectId, [upstream.url]);
+  const secret = randomBytes(24).toString("base64url");
+  await capstan.api("PUT", `/v1/projects/${projectId}/secrets/BENCH`, {
+    token: key,
+    body: { value: secret, hosts: [`http://127.0.0.1:${upstream.port}`] },
+    expect: 204,
+  });
+  return { key, projectId, secret };
+}

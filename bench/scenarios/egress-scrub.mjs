@@ -5,8 +5,7 @@
 //   10 MiB  throughput ratio, MB/s read end to end (goal ≥ 80% of direct)
 // Paths as in `egress`: (a) Node → direct Worker → upstream; (b) project.fetch over capnweb →
 // ProjectActor (policy, audit, byte count) → EgressPipe (substitute, scrub) → upstream.
-import { randomBytes } from "node:crypto";
-import { allowEgressTo, connectRpc, newUserAndProject } from "../lib/capstan.mjs";
+import { connectRpc, newEgressProject } from "../lib/capstan.mjs";
 import { latency, warmUp } from "../lib/measure.mjs";
 import { ratio, summarise } from "../lib/stats.mjs";
 import { fmt, markdownTable } from "../lib/table.mjs";
@@ -23,14 +22,7 @@ export default {
 
   async run(infra, opts) {
     const [upstream, capstan, direct] = await Promise.all([infra.upstream(), infra.capstan(), infra.directWorker()]);
-    const { key, projectId } = await newUserAndProject(capstan, "bench-scrub");
-    await allowEgressTo(capstan, key, projectId, [upstream.url]);
-    const secret = randomBytes(24).toString("base64url");
-    await capstan.api("PUT", `/v1/projects/${projectId}/secrets/BENCH`, {
-      token: key,
-      body: { value: secret, hosts: [`http://127.0.0.1:${upstream.port}`] },
-      expect: 204,
-    });
+    const { key, projectId, secret } = await newEgressProject(capstan, upstream, "bench-scrub");
     const rpc = connectRpc(capstan.url, key);
     try {
       const project = await rpc.session.project(projectId);

@@ -6,8 +6,7 @@
 // (b) sends the placeholder and the EgressPipe substitutes it.
 // A third, latency-only target, GET /healthz on the direct Worker, shows how much of (a) is
 // wrangler dev's own cost of taking an HTTP request, which (b) pays once, for its WebSocket.
-import { randomBytes } from "node:crypto";
-import { connectRpc, allowEgressTo, newUserAndProject } from "../lib/capstan.mjs";
+import { connectRpc, newEgressProject } from "../lib/capstan.mjs";
 import { latency, throughput, warmUp } from "../lib/measure.mjs";
 import { ratio, summarise } from "../lib/stats.mjs";
 import { fmt, markdownTable } from "../lib/table.mjs";
@@ -22,14 +21,7 @@ export default {
   async run(infra, opts) {
     const [upstream, capstan, direct] = await Promise.all([infra.upstream(), infra.capstan(), infra.directWorker()]);
 
-    const { key, projectId } = await newUserAndProject(capstan, "bench");
-    await allowEgressTo(capstan, key, projectId, [upstream.url]);
-    const secret = randomBytes(24).toString("base64url");
-    await capstan.api("PUT", `/v1/projects/${projectId}/secrets/BENCH`, {
-      token: key,
-      body: { value: secret, hosts: [`http://127.0.0.1:${upstream.port}`] },
-      expect: 204,
-    });
+    const { key, projectId, secret } = await newEgressProject(capstan, upstream, "bench");
     const realAuth = `Bearer ${secret}`;
 
     const rpc = connectRpc(capstan.url, key);

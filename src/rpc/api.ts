@@ -84,10 +84,7 @@ export class Project extends RpcTarget {
   #dispatch(capability: string, method: string, args: unknown[]): Promise<unknown> {
     const leased = this.#leased.run(capability, method, args);
     if (leased) return leased;
-    return this.#batcher.dispatch({ capability, method, args, caller: this.caller }).catch((err) => {
-      if (asCapstanError(err).code === "internal") this.#forgetActor();
-      throw err;
-    });
+    return this.#onActor(() => this.#batcher.dispatch({ capability, method, args, caller: this.caller }));
   }
   get id(): string {
     return this.info.id;
@@ -191,7 +188,7 @@ export class Project extends RpcTarget {
     const id = `apw_${crypto.randomUUID()}`;
     const unwatch = () => this.#actor().unwatchApprovals(id).catch(() => false);
     const bridge = new ApprovalWatchBridge(callback, () => this.ctx.waitUntil(unwatch()));
-    await this.#actor().watchApprovals(id, bridge);
+    await this.#onActor((a) => a.watchApprovals(id, bridge));
     return new ApprovalWatch(id, unwatch);
   }
 }

@@ -11,7 +11,7 @@ import type { Caller } from "../../actors/dispatch-types";
 import type { LeaseGrant, LeasedResolution } from "../../actors/leases";
 import { describeArg } from "../../core/arg-shapes";
 import { countingBody } from "../../core/count-bytes";
-import { attemptMeta } from "../../core/egress-attempt";
+import { attemptMeta, egressDenied } from "../../core/egress-attempt";
 import { decide } from "../../core/egress-policy";
 import { CapstanError, asCapstanError } from "../../core/errors";
 import { PURE_CAPABILITIES } from "../../core/pure-capabilities";
@@ -90,7 +90,7 @@ export class LeasedCalls {
       argShapes: args.map(describeArg), at, egress,
     });
     if (d.action === "deny") {
-      const e = new CapstanError("egress_denied", `${request.method} ${url.protocol}//${url.host}${url.pathname} is denied by ${d.reason}`);
+      const e = egressDenied(request, d.reason);
       this.audit.add(record("error", { ...meta, decision: "deny" }, e.code));
       return Promise.reject(e);
     }
