@@ -5,6 +5,8 @@
 import { RpcTarget } from "capnweb";
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
+import { ProjectActor } from "../actors/project-actor";
+import { LINGER_MIN_MS } from "../src/rpc/audit-sender";
 import { connect, newProject, newUser, tag, until, upstreamSeen } from "./helpers";
 import { failure } from "./stream-helpers";
 
@@ -80,6 +82,42 @@ describe("resolution leases", () => {
         expect(mine).toHaveLength(30);
       }
     } finally {
+      for (const s of sessions) s.close();
+    }
+  });
+
+  it("send the rows of a project's sessions in one batch per linger, however many sessions call", async () => {
+    const { key } = await newUser();
+    const id = await newProject(key);
+    const sessions = await Promise.all(Array.from({ length: 10 }, () => connect(key)));
+    const batches: number[] = [];
+    const auditBatch = ProjectActor.prototype.auditBatch;
+    try {
+      const projects = sessions.map((s) => s.session.project(id));
+      await Promise.all(projects.map((p) => untilLeased(p, () => p.call("ping", "echo", 0))));
+      // Every session's own read has flushed its rows: from here on, only lingering sends them.
+      ProjectActor.prototype.auditBatch = function (this: ProjectActor, records, bytesIn) {
+        batches.push(records.length);
+        return auditBatch.call(this, records, bytesIn);
+      };
+      const end = Date.now() + 4 * LINGER_MIN_MS;
+      let calls = 0;
+      await Promise.all(projects.map(async (p, i) => {
+        await new Promise((r) => setTimeout(r, i * 3));
+        while (Date.now() < end) {
+          await p.call("ping", "echo", 1);
+          calls++;
+          // A few calls per session per linger, as under fan-out, rather than a full batch.
+          await new Promise((r) => setTimeout(r, 10 + i));
+        }
+      }));
+      await until(async () => (batches.reduce((a, b) => a + b, 0) >= calls ? true : undefined), "every row to land");
+      // Sessions lingering each on a timer of their own send a dozen small batches here (measured:
+      // 12–13); one departure per project sends about one per linger in all (4–5).
+      expect(batches.length).toBeLessThanOrEqual(7);
+      expect(calls).toBeGreaterThan(batches.length * 10);
+    } finally {
+      ProjectActor.prototype.auditBatch = auditBatch;
       for (const s of sessions) s.close();
     }
   });

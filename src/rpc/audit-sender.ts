@@ -1,7 +1,15 @@
 // Carries the audit rows of leased calls (see leased-calls.ts) to the actor. Each session's
-// sender makes one auditBatch RPC at a time; the first row of a batch waits a few milliseconds
-// for company, and a batch that leaves also takes the rows that the project's other sessions in
-// this isolate are holding, so that many sessions calling a little each still share actor hops.
+// sender makes one auditBatch RPC at a time; the first row of a batch waits a while for company,
+// and a batch that leaves also takes the rows that the project's other sessions in this isolate
+// are holding, so that many sessions calling a little each still share actor hops.
+//
+// The wait is what the actor hop costs: one auditBatch RPC takes more of the isolate than the
+// leased call whose row it carries, so rows that travel alone undo what the lease saved. It is
+// LINGER_MIN_MS, and grows with the number of projects holding rows in this isolate, so that
+// under fan-out (many projects, a few calls each per wait) the isolate still sends about
+// BATCHES_PER_SECOND batches in all, up to LINGER_MAX_MS. The cost of a longer wait is a later
+// audit log for readers on other sessions, and more rows lost if the isolate dies while holding
+// them (docs/security.md#resolution-leases).
 // A session's own audit() read waits until its rows are in the log, whoever's batch took them.
 // Each flush runs under waitUntil, so a session that ends does not cut its batch short.
 import type { LeasedCallRecord } from "../../actors/audit";
@@ -11,12 +19,23 @@ type Actor = DurableObjectStub<import("../../actors/project-actor").ProjectActor
 type Item = { record: LeasedCallRecord; owner: AuditSender; figure?: number; figureSent?: boolean; seq?: number };
 
 const MAX_BATCH = 500;
-/** How long a row may wait for others before its batch leaves. */
-const LINGER_MS = 10;
+/** How long a row may wait for others before its batch leaves, with one project holding rows. */
+export const LINGER_MIN_MS = 50;
+/** The longest it may wait, however many projects hold rows. */
+export const LINGER_MAX_MS = 1000;
+/** The isolate's budget of audit batches, shared by the projects holding rows. */
+const BATCHES_PER_SECOND = 100;
+
+/** How long the batch starting now may linger, given how many projects hold rows here. */
+export function lingerMs(projectsHolding: number): number {
+  return Math.min(LINGER_MAX_MS, Math.max(LINGER_MIN_MS, (projectsHolding * 1000) / BATCHES_PER_SECOND));
+}
 const ATTEMPTS = 3;
 
 /** Per project, the senders in this isolate that hold rows not yet on their way. */
 const holding = new Map<string, Set<AuditSender>>();
+/** Per project, when (Date.now()) the rows it holds leave, whichever sender takes them. */
+const departures = new Map<string, number>();
 
 export class AuditSender {
   #queue: Item[] = [];
@@ -91,7 +110,10 @@ export class AuditSender {
       set.add(this);
     } else if (set) {
       set.delete(this);
-      if (set.size === 0) holding.delete(this.projectId);
+      if (set.size === 0) {
+        holding.delete(this.projectId);
+        departures.delete(this.projectId);
+      }
     }
   }
 
@@ -116,13 +138,34 @@ export class AuditSender {
     if (this.#elsewhere === 0) for (const resolve of this.#landed.splice(0)) resolve();
   }
 
-  #linger(): Promise<void> {
+  /**
+   * Waits for the project's next departure: the first sender to linger sets it, and the others'
+   * rows leave with that batch instead of each sender keeping a timer of its own. Returns at once
+   * when woken (a reader flushing, a full batch) or when nothing is left to send.
+   */
+  async #linger(): Promise<void> {
+    for (;;) {
+      if (!this.#queue.length && !this.#bytesIn.length) return;
+      const now = Date.now();
+      let at = departures.get(this.projectId);
+      if (at === undefined) departures.set(this.projectId, (at = now + lingerMs(holding.size)));
+      if (at <= now || (await this.#sleep(at - now))) return;
+      // The departure came; unless a batch left meanwhile (its sender cleared it), this one leaves.
+      if (departures.get(this.projectId) === at) return;
+    }
+  }
+
+  /** Sleeps `ms`; true if woken early. */
+  #sleep(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.#wake?.(), LINGER_MS);
+      const timer = setTimeout(() => {
+        this.#wake = null;
+        resolve(false);
+      }, ms);
       this.#wake = () => {
         clearTimeout(timer);
         this.#wake = null;
-        resolve();
+        resolve(true);
       };
     });
   }
@@ -136,6 +179,8 @@ export class AuditSender {
       const own = this.#queue.slice(0, MAX_BATCH);
       this.#inFlight = own.length;
       const batch = [...own, ...this.#takeFromOthers(MAX_BATCH - own.length)];
+      // Rows that come after this batch wait for a departure of their own.
+      departures.delete(this.projectId);
       const figures = this.#bytesIn.slice();
       const records = batch.map((item) => {
         if (item.figure === undefined || !item.record.egress) return item.record;
