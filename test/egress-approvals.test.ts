@@ -2,7 +2,7 @@
 // an owner or approver answers it (approve, always, deny), the timeout denies, and a held call
 // never delays the calls around it.
 import { inject, describe, expect, it } from "vitest";
-import type { Approval, ApprovalEvent } from "../actors/egress/approvals";
+import { MAX_PENDING, type Approval, type ApprovalEvent } from "../actors/egress/approvals";
 import { call, connect, newUser, tag, until, upstreamSeen } from "./helpers";
 import { project, rpcError } from "./egress-helpers";
 
@@ -137,6 +137,36 @@ describe("hold for approval", () => {
       expect((await fetching).code).toBe("approval_denied");
     } finally {
       owner.close();
+    }
+  });
+
+  it("caps the requests one project may have held at once: the next is refused at once, and room comes back as they are decided", async () => {
+    const { p, close } = await project();
+    try {
+      await p.setPolicy(holding());
+      const held = Array.from({ length: MAX_PENDING }, () => rpcError(p.fetch(`${upstream}/echo/held/${tag()}`)));
+      await until(async () => ((await p.approvals()).length === MAX_PENDING ? true : undefined), "every hold");
+      const auditBefore = (await p.audit({ capability: "fetch", limit: 1000 })).length;
+      const t = tag();
+      const refused = await rpcError(p.fetch(`${upstream}/echo/held/${t}`));
+      expect(refused.code).toBe("limit_exceeded");
+      expect(refused.message).toContain(`at most ${MAX_PENDING} requests held`);
+      // Refused before anything about it was written: no pending row, no "hold" audit row, one error row.
+      expect(await p.approvals()).toHaveLength(MAX_PENDING);
+      const rows = (await p.audit({ capability: "fetch", limit: 1000 })).slice(auditBefore);
+      expect(rows.map((r) => [r.outcome, r.errorCode])).toEqual([["error", "limit_exceeded"]]);
+      expect(await upstreamSeen(upstream, t)).toEqual([]);
+      // A request the policy allows is not held, so the cap does not touch it.
+      expect((await p.fetch(`${upstream}/echo/free/${tag()}`)).status).toBe(200);
+
+      const first = (await p.approvals())[0]!;
+      await p.deny(first.id);
+      const next = rpcError(p.fetch(`${upstream}/echo/held/${tag()}`));
+      await until(async () => ((await p.approvals()).length === MAX_PENDING ? true : undefined), "the next hold");
+      for (const a of await p.approvals()) await p.deny(a.id);
+      expect(new Set((await Promise.all([...held, next])).map((e) => e.code))).toEqual(new Set(["approval_denied"]));
+    } finally {
+      close();
     }
   });
 

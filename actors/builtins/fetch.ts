@@ -27,6 +27,7 @@ export const fetchBuiltin: Builtin = {
       }
       if (d.action === "hold") {
         // The hold itself is a row of its own, written now: the final row comes when it is decided.
+        ctx.egress.approvals.assertRoom();
         ctx.egress.auditHold({ ...meta, decision: "hold" });
         const { state, always } = await ctx.egress.approvals.hold(
           { method: request.method, host: meta.host, path: meta.path, secrets: meta.secrets, caller: note.caller ? callerLabel(note.caller) : "unknown" },

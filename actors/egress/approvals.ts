@@ -40,6 +40,11 @@ export type ApprovalEvent = { type: "held" | "decided"; approval: Approval };
 export type ApprovalWatcher = { notify(event: ApprovalEvent): Promise<void>; dup?: () => ApprovalWatcher; [Symbol.dispose]?: () => void };
 export type HoldRequest = { method: string; host: string; path: string; secrets: string[]; caller: string };
 const MAX_WATCHERS = 64;
+/**
+ * Requests one project may have waiting at once. Each holds a caller's call open in the actor's
+ * memory, and untrusted code could otherwise park them without end.
+ */
+export const MAX_PENDING = 100;
 /** Decided requests kept for the record; older ones are dropped as new ones are decided. */
 const KEEP_DECIDED = 1000;
 type Outcome = { state: "approved" | "denied" | "timed_out"; always: boolean };
@@ -78,8 +83,16 @@ export class Approvals {
     sql.exec(`UPDATE approvals SET state = 'abandoned', decided_at = ? WHERE state = 'pending'`, Date.now());
   }
 
+  /** Refuses a new hold while MAX_PENDING are waiting; checked before anything about it is written. */
+  assertRoom(): void {
+    if (this.#waiting.size >= MAX_PENDING) {
+      throw new CapstanError("limit_exceeded", `a project may have at most ${MAX_PENDING} requests held for approval at once; decide some first`);
+    }
+  }
+
   /** Parks a request until someone decides or the timeout denies it. */
   async hold(req: HoldRequest, timeoutMs: number): Promise<Outcome> {
+    this.assertRoom();
     const id = mintApprovalId();
     const now = Date.now();
     this.sql.exec(
