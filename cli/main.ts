@@ -5,13 +5,14 @@ import { parseArgs } from "node:util";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, type Command } from "./command.js";
 import { keys } from "./commands/keys.js";
 import { login } from "./commands/login.js";
+import { members } from "./commands/members.js";
 import { projects } from "./commands/projects.js";
 import { repl } from "./commands/repl.js";
 import { run } from "./commands/run.js";
 import { secrets } from "./commands/secrets.js";
 import { EXIT, UsageError, describe, exitCodeFor } from "./exit.js";
 
-const COMMANDS: Command[] = [login, projects, keys, secrets, repl, run];
+const COMMANDS: Command[] = [login, projects, members, keys, secrets, repl, run];
 
 const HELP = `capstan: drive a Capstan deployment from the command line.
 

@@ -1,7 +1,7 @@
-// The JSON HTTP routes (docs/api.md, docs/auth.md) that capnweb does not offer: API keys, and
-// the project and secret routes the CLI uses without opening a WebSocket.
+// The JSON HTTP routes (docs/api.md, docs/auth.md) that capnweb does not offer: API keys and
+// members, and the project and secret routes the CLI uses without opening a WebSocket.
 import { CapstanError } from "./errors.js";
-import type { EgressPolicy, EgressPolicyInput, KeyInfo, MintedKey, ProjectInfo, SecretBinding, SecretInfo } from "./types.js";
+import type { EgressPolicy, EgressPolicyInput, KeyInfo, MemberInfo, MemberRole, MintedKey, ProjectInfo, SecretBinding, SecretInfo } from "./types.js";
 
 export type HttpOptions = { url: string; token: string };
 
@@ -18,6 +18,18 @@ export class HttpApi {
   }
   createProject(name: string): Promise<ProjectInfo> {
     return this.#call("POST", "/v1/projects", { name });
+  }
+  listMembers(projectId: string): Promise<MemberInfo[]> {
+    return this.#call("GET", `/v1/projects/${encodeURIComponent(projectId)}/members`);
+  }
+  addMember(projectId: string, userId: string, role: MemberRole): Promise<MemberInfo> {
+    return this.#call("POST", `/v1/projects/${encodeURIComponent(projectId)}/members`, { userId, role });
+  }
+  setMemberRole(projectId: string, userId: string, role: MemberRole): Promise<MemberInfo> {
+    return this.#call("PUT", `/v1/projects/${encodeURIComponent(projectId)}/members/${encodeURIComponent(userId)}`, { role });
+  }
+  removeMember(projectId: string, userId: string): Promise<void> {
+    return this.#call("DELETE", `/v1/projects/${encodeURIComponent(projectId)}/members/${encodeURIComponent(userId)}`);
   }
   listKeys(): Promise<KeyInfo[]> {
     return this.#call("GET", "/v1/keys");

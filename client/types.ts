@@ -6,6 +6,8 @@
 import type { RpcTarget } from "capnweb";
 
 export type ProjectInfo = { id: string; name: string; role: string; createdAt: string };
+export type MemberRole = "owner" | "approver" | "member";
+export type MemberInfo = { projectId: string; userId: string; role: MemberRole; addedAt: string };
 export type CapabilityKind = "builtin" | "source" | "shadow";
 export type CapabilityInfo = { name: string; kind: CapabilityKind; description: string; version: number; depth: number; methods: string[] };
 /** Where a secret may be sent: a host pattern ("[scheme://]host[:port]"), or one narrowed further. */

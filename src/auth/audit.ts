@@ -15,6 +15,8 @@ export type AuditEvent = {
     | "session.revoked"
     | "project.created"
     | "member.added"
+    | "member.role_changed"
+    | "member.removed"
     | "signing_key.created"
     | "signing_key.rotated"
     | "auth.refused"
@@ -34,12 +36,16 @@ export type AuditEvent = {
 const MAX_TEXT = 120;
 const cut = (s: string | null | undefined) => (s == null ? null : s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}…` : s);
 
-/** The insert for one event, so callers can batch it with the write it records. */
-export function auditStatement(env: Env, e: AuditEvent): D1PreparedStatement {
+/**
+ * The insert for one event, so callers can batch it with the write it records. With
+ * `ifPreviousChanged`, the row is written only if the statement just before it in the batch
+ * changed a row (SQLite's changes()), so a refused write records nothing.
+ */
+export function auditStatement(env: Env, e: AuditEvent, opts: { ifPreviousChanged?: boolean } = {}): D1PreparedStatement {
   const detail = e.detail ? JSON.stringify(Object.fromEntries(Object.entries(e.detail).map(([k, v]) => [k, typeof v === "string" ? cut(v) : v]))) : null;
   return env.DB.prepare(
     `INSERT INTO auth_audit (at, event, outcome, reason, user_id, key_id, project_id, session_id, via, ip, detail)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? ${opts.ifPreviousChanged ? "WHERE changes() > 0" : ""}`,
   ).bind(
     Date.now(),
     e.event,

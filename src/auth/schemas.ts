@@ -27,7 +27,11 @@ export const TokenBody = z.object({
     .optional(),
 });
 
+export const UserIdParam = z.string().regex(USER_ID, "is not a user id (usr_…)");
+
 export const AddMemberBody = z.object({
-  userId: z.string().regex(USER_ID, "is not a user id (usr_…)"),
+  userId: UserIdParam,
   role: Role,
 });
+
+export const SetRoleBody = z.object({ role: Role });

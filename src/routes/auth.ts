@@ -1,7 +1,7 @@
 // Every auth route, mounted on the front door's router in one place.
-import { addMember } from "../auth/members";
+import { addMember, listMembers, removeMember, setMemberRole } from "../auth/members";
 import { requirePrincipal } from "../auth/principal";
-import { AddMemberBody } from "../auth/schemas";
+import { AddMemberBody, SetRoleBody, UserIdParam } from "../auth/schemas";
 import { json, readJson } from "../http";
 import type { Router } from "../router";
 import { ProjectId, parse } from "../schemas";
@@ -13,10 +13,27 @@ export function authRoutes(router: Router, env: Env): Router {
   internalAuthRoutes(router, env);
   keyRoutes(router, env);
   tokenRoutes(router, env);
-  return router.on("POST", "/v1/projects/:id/members", async (request, p) => {
-    const who = await requirePrincipal(env, request);
-    const projectId = parse(ProjectId, p.id, "id");
-    const body = parse(AddMemberBody, await readJson(request), "body");
-    return json(await addMember(env, who, projectId, body.userId, body.role), 201);
-  });
+  return router
+    .on("GET", "/v1/projects/:id/members", async (request, p) => {
+      const who = await requirePrincipal(env, request);
+      return json(await listMembers(env, who, parse(ProjectId, p.id, "id")));
+    })
+    .on("POST", "/v1/projects/:id/members", async (request, p) => {
+      const who = await requirePrincipal(env, request);
+      const projectId = parse(ProjectId, p.id, "id");
+      const body = parse(AddMemberBody, await readJson(request), "body");
+      return json(await addMember(env, who, projectId, body.userId, body.role), 201);
+    })
+    .on("PUT", "/v1/projects/:id/members/:user", async (request, p) => {
+      const who = await requirePrincipal(env, request);
+      const projectId = parse(ProjectId, p.id, "id");
+      const userId = parse(UserIdParam, p.user, "user");
+      const body = parse(SetRoleBody, await readJson(request), "body");
+      return json(await setMemberRole(env, who, projectId, userId, body.role));
+    })
+    .on("DELETE", "/v1/projects/:id/members/:user", async (request, p) => {
+      const who = await requirePrincipal(env, request);
+      await removeMember(env, who, parse(ProjectId, p.id, "id"), parse(UserIdParam, p.user, "user"));
+      return new Response(null, { status: 204 });
+    });
 }

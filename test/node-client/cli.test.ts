@@ -1,5 +1,5 @@
 // The `capstan` CLI as a user runs it, through stdin/stdout against a real `wrangler dev`:
-// config precedence, login, projects, keys, secrets from stdin, run, and the one-line
+// config precedence, login, projects, members, keys, secrets from stdin, run, and the one-line
 // message and exit code of each expected failure.
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -29,7 +29,7 @@ describe("help and usage", () => {
   it("prints help for the tool and for each command", async () => {
     const all = await cli(["--help"]);
     expect(all.code).toBe(0);
-    for (const c of ["login", "projects", "keys", "secrets", "repl", "run"]) expect(all.stdout).toContain(c);
+    for (const c of ["login", "projects", "members", "keys", "secrets", "repl", "run"]) expect(all.stdout).toContain(c);
     const one = await cli(["secrets", "--help"]);
     expect(one.code).toBe(0);
     expect(one.stdout).toMatch(/capstan secrets set <NAME> --host/);
@@ -129,6 +129,27 @@ describe("projects and keys", () => {
     expect((await cli(["keys", "revoke", keyId], { env })).code).toBe(0);
     expectFailure(await cli(["projects", "list"], { env: { ...env, CAPSTAN_TOKEN: newKey } }), 4, /the token was refused/);
     expectFailure(await cli(["keys", "revoke", "key_doesnotexist00000000"], { env }), 5, /not_found/);
+  });
+});
+
+describe("members", () => {
+  it("adds a member, changes the role, removes them, and keeps the last owner", async () => {
+    const owner = await newUser();
+    const bob = await newUser();
+    const project = await newProject(owner.key, "team");
+    const as = (k: string) => ({ env: { CAPSTAN_URL: capstanUrl(), CAPSTAN_TOKEN: k, CAPSTAN_PROJECT: project } });
+    const added = await cli(["members", "add", bob.userId, "approver"], as(owner.key));
+    expect(added.code).toBe(0);
+    expect(added.stderr).toContain(`${bob.userId} is approver of ${project}`);
+    expect((await cli(["members", "list"], as(bob.key))).stdout).toMatch(new RegExp(`${bob.userId}\\s+approver`));
+    expect((await cli(["members", "set", bob.userId, "member"], as(owner.key))).code).toBe(0);
+    const listed = JSON.parse((await cli(["members", "list", "--json"], as(owner.key))).stdout) as { userId: string; role: string }[];
+    expect(listed.map((m) => [m.userId, m.role])).toEqual([[owner.userId, "owner"], [bob.userId, "member"]]);
+    expectFailure(await cli(["members", "remove", owner.userId], as(bob.key)), 4, /forbidden/);
+    expectFailure(await cli(["members", "remove", owner.userId], as(owner.key)), 1, /last owner/);
+    expectFailure(await cli(["members", "set", bob.userId, "admin"], as(owner.key)), 2, /role must be one of owner, approver, member/);
+    expect((await cli(["members", "remove", bob.userId], as(owner.key))).code).toBe(0);
+    expectFailure(await cli(["members", "list"], as(bob.key)), 5, /not_found/);
   });
 });
 
