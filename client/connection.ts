@@ -2,6 +2,8 @@
 // drops, the connection opens a new one with backoff and jitter, authenticates again in-band
 // (the Gate's authenticate(token)), and tells its listeners, which resubscribe their streams.
 // A refused token is final: retrying cannot fix it, so the connection closes instead.
+// A socket can also die without closing (a laptop sleeps, a NAT forgets the flow): a heartbeat
+// asks whoami() after a quiet spell, and a socket that does not answer in time is dropped.
 import { newWebSocketRpcSession, type RpcStub } from "capnweb";
 import { DEFAULT_BACKOFF, backoffDelay, type Backoff } from "./backoff.js";
 import { CapstanError, toCapstanError } from "./errors.js";
@@ -19,7 +21,16 @@ export type ConnectOptions = {
   webSocket?: (url: string) => WebSocket;
   /** Told of every state change; `error` is why the last socket ended or an attempt failed. */
   onStateChange?: (state: ConnectionState, error?: CapstanError) => void;
+  /**
+   * After `intervalMs` without a message from the server, ask whoami(); no answer within
+   * `timeoutMs` drops the socket as a half-open one (calls on it fail with `disconnected`) and
+   * reconnects. `false` turns it off.
+   */
+  heartbeat?: Partial<Heartbeat> | false;
 };
+
+export type Heartbeat = { intervalMs: number; timeoutMs: number };
+export const DEFAULT_HEARTBEAT: Heartbeat = { intervalMs: 15_000, timeoutMs: 10_000 };
 
 /** The live session of one socket; `generation` counts the sockets opened so far. */
 export type Live = { session: RpcStub<SessionApi>; generation: number };
@@ -38,11 +49,16 @@ export class Connection {
   #waiters: { resolve: (l: Live) => void; reject: (e: CapstanError) => void }[] = [];
   #closedError: CapstanError | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  #beat: ReturnType<typeof setTimeout> | null = null;
+  readonly #heartbeat: Heartbeat | null;
+  /** When the current socket last brought a message. */
+  #heard = 0;
   readonly #onReconnect = new Set<(live: Live) => void>();
 
   constructor(options: ConnectOptions) {
     this.#options = options;
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.#heartbeat = options.heartbeat === false ? null : { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
     const u = new URL(options.url);
     u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
     u.pathname = `${u.pathname.replace(/\/+$/, "")}/rpc`;
@@ -81,6 +97,7 @@ export class Connection {
     if (this.#state === "closed") return;
     this.#closedError = error;
     if (this.#timer) clearTimeout(this.#timer);
+    this.#stopHeartbeat();
     this.#live = null;
     this.#setState("closed", error.code === "closed" ? undefined : error);
     try {
@@ -104,6 +121,9 @@ export class Connection {
     const dropped = (why: string) => this.#dropped(generation, why);
     socket.addEventListener("close", (e) => dropped(`socket closed: ${e.code}${e.reason ? ` ${e.reason}` : ""}`));
     socket.addEventListener("error", () => dropped("socket error"));
+    socket.addEventListener("message", () => {
+      if (this.#live?.generation === generation) this.#heard = Date.now();
+    });
     this.#socket = socket;
     const gate = newWebSocketRpcSession<GateApi>(socket);
     const session = gate.authenticate(this.#options.token) as unknown as RpcStub<SessionApi>;
@@ -134,13 +154,64 @@ export class Connection {
       return;
     }
     this.#live = live;
+    this.#heard = Date.now();
+    this.#startHeartbeat(live);
     this.#setState("open");
     for (const w of this.#waiters.splice(0)) w.resolve(live);
+  }
+
+  #startHeartbeat(live: Live): void {
+    const hb = this.#heartbeat;
+    if (!hb) return;
+    const schedule = (ms: number) => {
+      this.#beat = setTimeout(beat, ms);
+      // A heartbeat alone must not keep a Node process running.
+      (this.#beat as { unref?: () => void }).unref?.();
+    };
+    const beat = async () => {
+      this.#beat = null;
+      if (this.#live !== live) return;
+      const quiet = Date.now() - this.#heard;
+      if (quiet < hb.intervalMs) return schedule(hb.intervalMs - quiet);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const answered = await Promise.race([
+        live.session.whoami().then(() => true, () => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), hb.timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (this.#live !== live) return;
+      if (answered) return schedule(hb.intervalMs);
+      this.#halfOpen(live.generation, `no answer to a heartbeat within ${hb.timeoutMs} ms`);
+    };
+    schedule(hb.intervalMs);
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#beat) clearTimeout(this.#beat);
+    this.#beat = null;
+  }
+
+  /**
+   * Drops a socket that stopped answering without closing. Its close handshake cannot complete,
+   * so the "close" event may not come for minutes: an "error" event is dispatched on it instead,
+   * which makes capnweb fail the calls still waiting on it (as a real socket error does).
+   */
+  #halfOpen(generation: number, why: string): void {
+    const socket = this.#socket;
+    this.#dropped(generation, why);
+    if (!socket) return;
+    socket.dispatchEvent(new Event("error"));
+    try {
+      socket.close(4000, "heartbeat timeout");
+    } catch {
+      // Already closing.
+    }
   }
 
   #dropped(generation: number, why: string): void {
     if (this.#state === "closed" || this.#live?.generation !== generation) return;
     this.#live = null;
+    this.#stopHeartbeat();
     this.#setState("reconnecting", new CapstanError("disconnected", why));
     this.#retry(0);
   }

@@ -1,12 +1,13 @@
 // The typed client in Node against a real `wrangler dev`: typed stubs, typed errors, and
 // reconnection: backoff with jitter, authenticating again, and stream subscriptions resumed
-// from the last delivered offset so that each event reaches the callback once, in order.
+// from the last delivered offset so that each event reaches the callback once, in order; and a
+// heartbeat that notices a socket gone silent without closing.
 import { RpcTarget } from "capnweb";
 import { describe, expect, it } from "vitest";
 import { CapstanError, connect, type ApprovalEvent, type ConnectionState, type StoredEvent } from "../../client/index";
 import { backoffDelay } from "../../client/backoff";
 import { freePort } from "./dev-server";
-import { capstanUrl, newProject, newUser, recordingUpstream, until } from "./helpers";
+import { capstanUrl, freezableProxy, newProject, newUser, recordingUpstream, until } from "./helpers";
 
 describe("connect()", () => {
   it("offers the capnweb API with typed answers", async () => {
@@ -218,6 +219,35 @@ describe("reconnecting", () => {
       expect(await repl.eval("2 + 2")).toMatchObject({ type: "result", value: "4" });
     } finally {
       client.close();
+    }
+  });
+
+  it("drops a half-open socket by its heartbeat, fails the call waiting on it, and comes back", async () => {
+    const { key } = await newUser();
+    const proxy = await freezableProxy(capstanUrl());
+    const states: ConnectionState[] = [];
+    const heartbeat = { intervalMs: 300, timeoutMs: 300 };
+    const client = await connect({ url: proxy.url, token: key, heartbeat, backoff: { initialMs: 50, maxMs: 200 }, onStateChange: (s) => void states.push(s) });
+    // The same freeze, with the heartbeat off: nothing notices.
+    const deaf = await connect({ url: proxy.url, token: key, heartbeat: false });
+    try {
+      expect((await client.whoami()).userId).toMatch(/^usr_/);
+      proxy.freeze();
+      const waiting = client.whoami().then(() => null, (e: unknown) => e);
+      const deafWaiting = deaf.whoami().then(() => "answered", () => "failed");
+      await until("the heartbeat to drop the socket", () => client.state === "reconnecting", 5_000);
+      expect(await waiting).toMatchObject({ code: "disconnected" });
+      await until("the client to be back", () => client.state === "open", 5_000);
+      expect((await client.whoami()).userId).toMatch(/^usr_/);
+      expect(states).toEqual(["connecting", "open", "reconnecting", "open"]);
+      // Two heartbeats' worth later, the client without one still waits on its dead socket.
+      await new Promise((r) => setTimeout(r, 2 * (heartbeat.intervalMs + heartbeat.timeoutMs)));
+      expect(deaf.state).toBe("open");
+      expect(await Promise.race([deafWaiting, new Promise((r) => setTimeout(() => r("still waiting"), 10))])).toBe("still waiting");
+    } finally {
+      client.close();
+      deaf.close();
+      proxy.close();
     }
   });
 

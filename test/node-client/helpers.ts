@@ -1,9 +1,10 @@
 // Helpers for the Node-side tests: users and projects made through the real HTTP API, the CLI
-// run as a child process (as a user runs it), and an upstream that records what reached it.
+// run as a child process (as a user runs it), an upstream that records what reached it, and a
+// proxy that can leave sockets half-open.
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, connect as netConnect, type AddressInfo, type Socket } from "node:net";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { ROOT } from "./dev-server";
@@ -93,4 +94,49 @@ export async function until<T>(what: string, probe: () => T | undefined | false 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * A TCP proxy on loopback in front of `target`. freeze() makes every connection open so far go
+ * silent both ways without closing (a half-open socket, as after a laptop sleeps); connections
+ * made afterwards pass as before.
+ */
+export async function freezableProxy(target: string): Promise<{ url: string; freeze(): void; close(): void }> {
+  const { hostname, port } = new URL(target);
+  const live = new Set<{ client: Socket; upstream: Socket }>();
+  const frozen: Socket[] = [];
+  const server = createNetServer((client) => {
+    const upstream = netConnect(Number(port), hostname);
+    const pair = { client, upstream };
+    live.add(pair);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => {
+      live.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", end).on("close", end);
+    upstream.on("error", end).on("close", end);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port: own } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${own}`,
+    freeze() {
+      for (const { client, upstream } of live) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+        frozen.push(client, upstream);
+      }
+      live.clear();
+    },
+    close() {
+      for (const s of frozen) s.destroy();
+      for (const { client } of live) client.destroy();
+      server.close();
+    },
+  };
 }
