@@ -5,6 +5,7 @@
 import { RpcTarget } from "capnweb";
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
+import { LEASE_TTL_MS } from "../actors/leases";
 import { ProjectActor } from "../actors/project-actor";
 import { LINGER_MIN_MS } from "../src/rpc/audit-sender";
 import { connect, newProject, newUser, tag, until, upstreamSeen } from "./helpers";
@@ -119,6 +120,24 @@ describe("resolution leases", () => {
     } finally {
       ProjectActor.prototype.auditBatch = auditBatch;
       for (const s of sessions) s.close();
+    }
+  });
+
+  it("renew a lease before it runs out, so that steady calls never fall back to the actor", { timeout: 30_000 }, async () => {
+    const { a, close } = await twoSessions();
+    try {
+      await untilLeased(a, () => a.call("ping", "echo", 0));
+      const from = (await a.audit({ limit: 1000 })).length;
+      const end = Date.now() + LEASE_TTL_MS + 1_500;
+      while (Date.now() < end) {
+        await a.call("ping", "echo", 1);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const rows = (await a.audit({ limit: 1000 })).slice(from);
+      expect(rows.length).toBeGreaterThan(50);
+      expect(rows.filter((r) => r.via !== "lease")).toEqual([]);
+    } finally {
+      close();
     }
   });
 

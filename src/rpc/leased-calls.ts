@@ -59,11 +59,15 @@ export class LeasedCalls {
   /** The call's result if a lease covers it; otherwise null, and the caller goes through the actor. */
   run(capability: string, method: string, args: unknown[]): Promise<unknown> | null {
     const held = this.#held.get(capability);
-    if (!held || held.expires <= Date.now()) {
+    const now = Date.now();
+    if (!held || held.expires <= now) {
       if (held) this.#held.delete(capability);
       this.#ask(capability);
       return null;
     }
+    // Renewed before it runs out, so that a session calling steadily never falls back to the
+    // actor's path (a dispatch, and its audit commit) once per lease.
+    if (held.resolution && held.expires - now < RENEW_BEFORE_MS) this.#ask(capability);
     if (!held.resolution) return null;
     if (held.resolution.capability === "fetch") return this.#fetch(held.resolution, method, args);
     return this.#runLeased(held.resolution, method, args);
@@ -169,3 +173,5 @@ export class LeasedCalls {
 
 /** How long to go through the actor before asking again about a capability it would not lend. */
 const NOT_LENT_RETRY_MS = 10_000;
+/** How long before a lease runs out its holder asks for the next one. */
+const RENEW_BEFORE_MS = 2_000;
