@@ -1,8 +1,8 @@
 // Live subscriptions: replay from a cursor then live, in order and exactly once; unsubscribe;
 // a failing, vanished, slow or stuck subscriber is dealt with alone, and costs bounded memory.
 import { describe, expect, it } from "vitest";
-import { DELIVERY_MAX_EVENTS } from "../actors/streams/limits";
-import { actorOf, another, range, recorder, sleep, streamsProject, waitFor, type Delivery, type StreamsStub } from "./stream-helpers";
+import { DELIVERY_MAX_EVENTS, MAX_SUBSCRIPTIONS } from "../actors/streams/limits";
+import { actorOf, another, failure, range, recorder, sleep, streamsProject, waitFor, type Delivery, type StreamsStub, type SubscriptionStub } from "./stream-helpers";
 
 describe("streams: subscribe", () => {
   it("replay from the cursor hands over to live delivery with no gap and no duplicate while appends race it", async () => {
@@ -91,6 +91,30 @@ describe("streams: subscribe", () => {
       await sleep(50);
       expect(viaCall.offsets()).toEqual([5]);
       expect(await actorOf(await project.id).streamStats()).toMatchObject({ subscriptions: 1, streams: { u: 1 } });
+    } finally {
+      close();
+    }
+  });
+
+  it("cap live subscriptions per project: the one past the cap is refused and nothing changes; an unsubscribe makes room", async () => {
+    const { id, streams, close } = await streamsProject();
+    try {
+      const noop = () => undefined;
+      const subs: SubscriptionStub[] = [];
+      for (let i = 0; i < MAX_SUBSCRIPTIONS; i += 100) {
+        subs.push(...(await Promise.all(range(1, 100).map(() => streams.subscribe("capped", noop, { after: "end" })))));
+      }
+      expect(await actorOf(id).streamStats()).toMatchObject({ subscriptions: MAX_SUBSCRIPTIONS });
+      const refused = await failure(streams.subscribe("capped", noop));
+      expect(refused).toMatchObject({ code: "limit_exceeded" });
+      expect(refused.message).toContain(`${MAX_SUBSCRIPTIONS} live subscriptions`);
+      expect(await actorOf(id).streamStats()).toMatchObject({ subscriptions: MAX_SUBSCRIPTIONS });
+      // Appends are not held up by a full house.
+      expect(await streams.append("capped", 1)).toEqual({ offset: 1 });
+      await subs[0]!.unsubscribe();
+      const rec = recorder();
+      await streams.subscribe("capped", rec.callback, { after: "start" });
+      await waitFor("the event on the new subscription", () => rec.events.length === 1);
     } finally {
       close();
     }
