@@ -69,7 +69,7 @@ export async function startDev({ name, args, logPath, cwd, timeoutMs = 120_000 }
     if (exited !== null) throw new Error(`${name}: wrangler dev exited (${exited}) before it was ready:\n${tail()}`);
     // wrangler dev keeps running after a failed build, waiting for an edit; the bench cannot wait.
     if (buildFailed()) throw new Error(`${name}: the Worker does not build:\n${tail()}`);
-    if (await healthy(url)) return { name, url, port, child };
+    if (await healthy(url)) return { name, url, port, inspectorPort, child };
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${name}: no {"ok":true} from ${url}/healthz within ${timeoutMs / 1000}s:\n${tail()}`);
