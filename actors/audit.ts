@@ -81,11 +81,12 @@ export function callerLabel(c: Caller): string {
 
 /** Writes one row and returns its seq. */
 export function writeAudit(sql: SqlStorage, e: AuditEntry): number {
-  sql.exec(
+  return sql.exec<{ seq: number }>(
     `INSERT INTO audit (at, capability, method, kind, caller, outcome, duration_ms, error_code,
                         egress_method, egress_host, egress_path, egress_status, secrets, args,
                         egress_decision, bytes_out, bytes_in, egress_redirects, via)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     RETURNING seq`,
     e.at ?? Date.now(),
     e.capability,
     e.method,
@@ -105,8 +106,7 @@ export function writeAudit(sql: SqlStorage, e: AuditEntry): number {
     e.egress?.bytesIn ?? null,
     e.egress?.redirects ?? null,
     e.via ?? "actor",
-  );
-  return sql.exec<{ seq: number }>(`SELECT last_insert_rowid() AS seq`).one().seq;
+  ).one().seq;
 }
 
 export function recordBytesIn(sql: SqlStorage, seq: number, bytes: number): void {

@@ -1,6 +1,6 @@
-// Streams in the actor's SQLite. Offsets start at 1 and are dense per stream: an append reads
-// the stream's head and writes the events and the new head in one transaction, and the actor
-// runs one call's synchronous code at a time, so no two appends can take the same offset.
+// Streams in the actor's SQLite. Offsets start at 1 and are dense per stream: an append moves
+// the stream's head and writes the events in one transaction, and the actor runs one call's
+// synchronous code at a time, so no two appends can take the same offset.
 import type { Encoded } from "./args";
 
 export const STREAMS_SCHEMA = [
@@ -48,16 +48,20 @@ export function appendEvents(storage: DurableObjectStorage, stream: string, even
       if (prior) return { first: prior.first, last: prior.last, replayed: true };
     }
     const at = Date.now();
-    const first = lastOffset(sql, stream) + 1;
+    // The head moves first, in the statement that reads it, so an append costs one statement
+    // for its offsets (the transaction keeps the events and the head together either way).
+    const last = sql
+      .exec<{ last: number }>(
+        `INSERT INTO stream_heads (stream, last, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (stream) DO UPDATE SET last = last + ?2, updated_at = ?3
+         RETURNING last`,
+        stream, events.length, at,
+      )
+      .one().last;
+    const first = last - events.length + 1;
     events.forEach((e, i) => {
       sql.exec(`INSERT INTO stream_events (stream, seq, at, bytes, event) VALUES (?, ?, ?, ?, ?)`, stream, first + i, at, e.bytes, e.text);
     });
-    const last = first + events.length - 1;
-    sql.exec(
-      `INSERT INTO stream_heads (stream, last, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (stream) DO UPDATE SET last = excluded.last, updated_at = excluded.updated_at`,
-      stream, last, at,
-    );
     if (key !== undefined) {
       sql.exec(`INSERT INTO stream_idempotency (stream, key, first, last, at) VALUES (?, ?, ?, ?, ?)`, stream, key, first, last, at);
     }
