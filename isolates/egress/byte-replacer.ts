@@ -52,20 +52,32 @@ export function replaceAllBytes(buf: Uint8Array, rules: readonly Replacement[]):
   return concat(out);
 }
 
-export function byteReplacerStream(rules: readonly Replacement[]): TransformStream<Uint8Array, Uint8Array> {
+/** The replacer's state over one stream: feed it chunks in order, then end it. */
+export function byteReplacer(rules: readonly Replacement[]): { push(chunk: Uint8Array): Uint8Array; end(): Uint8Array } {
   const keepTail = Math.max(0, ...rules.map((r) => r.find.length - 1));
   let carry = new Uint8Array(0);
-  return new TransformStream({
-    transform(chunk, controller) {
+  return {
+    push(chunk) {
       const buf = carry.length ? concat([carry, chunk]) : chunk;
       const { out, carry: rest } = replaceComplete(buf, rules, keepTail);
       // Copy the carry: `buf` may be the caller's chunk, which it is free to reuse.
       carry = rest.slice();
-      const merged = concat(out);
-      if (merged.length) controller.enqueue(merged);
+      return concat(out);
+    },
+    end: () => (carry.length ? replaceAllBytes(carry, rules) : carry),
+  };
+}
+
+export function byteReplacerStream(rules: readonly Replacement[]): TransformStream<Uint8Array, Uint8Array> {
+  const replacer = byteReplacer(rules);
+  return new TransformStream({
+    transform(chunk, controller) {
+      const out = replacer.push(chunk);
+      if (out.length) controller.enqueue(out);
     },
     flush(controller) {
-      if (carry.length) controller.enqueue(replaceAllBytes(carry, rules));
+      const out = replacer.end();
+      if (out.length) controller.enqueue(out);
     },
   });
 }

@@ -1,7 +1,8 @@
 // Scrubbing: every substituted value is taken back out of what the upstream returns, in the
 // forms an echo endpoint is likely to reflect it: raw, JSON-escaped, URL-encoded, base64 and
 // base64url. A marker naming the secret takes its place.
-import { byteReplacerStream, replaceAllBytes, type Replacement } from "./byte-replacer";
+import { throughBigChunks } from "../../core/big-chunks";
+import { byteReplacer, replaceAllBytes, type Replacement } from "./byte-replacer";
 
 export type Substituted = { name: string; value: string };
 
@@ -52,6 +53,15 @@ export function scrubResponse(res: Response, rules: readonly Replacement[], deco
   if (decoded) headers.delete("content-encoding");
   // Scrubbing changes the length.
   if (decoded || rules.length) headers.delete("content-length");
-  const body = res.body && rules.length ? res.body.pipeThrough(byteReplacerStream(rules)) : res.body;
+  const body = res.body && rules.length ? scrubBody(res.body, rules) : res.body;
   return new Response(body, { status: res.status, statusText: res.statusText, headers });
+}
+
+/** Read in large chunks: fewer scans, and fewer pieces for every stage after the pipe. */
+function scrubBody(body: ReadableStream<Uint8Array>, rules: readonly Replacement[]): ReadableStream<Uint8Array> {
+  const replacer = byteReplacer(rules);
+  return throughBigChunks(body, {
+    transform: (chunk, enqueue) => enqueue(replacer.push(chunk)),
+    flush: (enqueue) => enqueue(replacer.end()),
+  });
 }

@@ -1,7 +1,7 @@
-import { newWorkersRpcResponse } from "capnweb";
 import { optionalPrincipal } from "../auth/principal";
 import { Gate, Session } from "../rpc/api";
 import { rpcError } from "../rpc/errors";
+import { workersRpcResponse } from "../rpc/websocket-transport";
 
 /**
  * capnweb over WebSocket or HTTP batch. With a bearer header the session is authenticated at
@@ -12,5 +12,5 @@ import { rpcError } from "../rpc/errors";
 export async function rpcRoute(env: Env, request: Request, ctx: ExecutionContext): Promise<Response> {
   const who = await optionalPrincipal(env, request);
   const main = who ? new Session(env, ctx, who) : new Gate(env, ctx);
-  return newWorkersRpcResponse(request, main, { onSendError: rpcError });
+  return workersRpcResponse(request, main, { onSendError: rpcError });
 }

@@ -2,6 +2,7 @@
 // reached with typed Workers RPC. A session is authenticated once, when it starts (law 6):
 // what it can reach afterwards is exactly the stubs it was handed.
 import { RpcTarget } from "capnweb";
+import { inBigChunks } from "../../core/big-chunks";
 import { CapstanError, asCapstanError } from "../../core/errors";
 import type { Caller } from "../../actors/dispatch-types";
 import { mintReplSessionId, mintSessionId } from "../auth/ids";
@@ -82,9 +83,9 @@ export class Project extends RpcTarget {
     }
   }
   #dispatch(capability: string, method: string, args: unknown[]): Promise<unknown> {
-    const leased = this.#leased.run(capability, method, args);
-    if (leased) return leased;
-    return this.#onActor(() => this.#batcher.dispatch({ capability, method, args, caller: this.caller }));
+    const result = this.#leased.run(capability, method, args) ?? this.#onActor(() => this.#batcher.dispatch({ capability, method, args, caller: this.caller }));
+    // A body that crossed Workers RPC reads in 4 KiB pieces: capnweb would send each as a message.
+    return result.then((r) => (r instanceof Response ? inBigChunks(r) : r));
   }
   get id(): string {
     return this.info.id;
