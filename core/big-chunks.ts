@@ -64,12 +64,18 @@ function chunkReader(source: ReadableStream<Uint8Array>, size: number): ChunkRea
     const reader = source.getReader();
     return { next: async () => ((r) => (r.done ? null : r.value))(await reader.read()), cancel: (reason) => reader.cancel(reason) };
   }
+  // A read that filled little of its buffer hands on a copy and keeps the buffer for the next
+  // read, so a trickling body does not hold a whole buffer per small chunk.
+  let spare: ArrayBuffer | null = null;
   return {
     async next() {
       for (;;) {
-        const { done, value } = await byob.read(new Uint8Array(size));
+        const { done, value } = await byob.read(new Uint8Array(spare ?? new ArrayBuffer(size)));
+        spare = null;
         if (done) return null;
-        if (value.byteLength) return value;
+        if (value.byteLength * 2 >= size) return value;
+        spare = value.buffer as ArrayBuffer;
+        if (value.byteLength) return value.slice();
       }
     },
     cancel: (reason) => byob.cancel(reason),

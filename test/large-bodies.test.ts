@@ -71,6 +71,22 @@ describe("big chunks", () => {
     expect(sizes.length).toBeLessThan(2 * 256);
   });
 
+  it("does not hold a whole buffer per small chunk of a trickling byte stream", async () => {
+    let n = 0;
+    const trickle = new ReadableStream({
+      type: "bytes",
+      pull(c) {
+        if (n++ < 20) c.enqueue(new Uint8Array(100).fill(n));
+        else c.close();
+      },
+    });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of throughBigChunks(trickle, { transform: (c, enqueue) => enqueue(c) })) chunks.push(chunk);
+    expect(chunks.map((c) => c.byteLength)).toEqual(Array(20).fill(100));
+    expect(chunks.map((c) => c[0])).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(Math.max(...chunks.map((c) => c.buffer.byteLength))).toBeLessThan(BIG_CHUNK_BYTES);
+  });
+
   it("the byte count settles on the end, a cancel and an error of the body", async () => {
     // Hands out one chunk per pull, then ends or fails.
     const js = (chunks: string[], fail?: Error) => {
