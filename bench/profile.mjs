@@ -36,6 +36,13 @@ if (!WORKLOADS[name]) {
 const n = intFromEnv("BENCH_PROFILE_N", 3000);
 const infra = createInfra({ ref: process.env.BENCH_REF || null });
 let failed = false;
+// Interrupted, or its output closed early (piped into head): the dev servers must not outlive it.
+const stop = async (code) => {
+  await infra.close();
+  process.exit(code);
+};
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => void stop(130));
+process.stdout.on("error", () => void stop(1));
 try {
   const [capstan, upstream] = await Promise.all([infra.capstan(), infra.upstream()]);
   const { key, projectId } = await newEgressProject(capstan, upstream, "profile");
