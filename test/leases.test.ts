@@ -7,7 +7,7 @@ import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import { LEASE_TTL_MS } from "../actors/leases";
 import { ProjectActor } from "../actors/project-actor";
-import { LINGER_MIN_MS } from "../src/rpc/audit-sender";
+import { LINGER_MAX_MS, LINGER_MIN_MS, lingerMs } from "../src/rpc/audit-sender";
 import { connect, newProject, newUser, tag, until, upstreamSeen } from "./helpers";
 import { failure } from "./stream-helpers";
 
@@ -121,6 +121,17 @@ describe("resolution leases", () => {
       ProjectActor.prototype.auditBatch = auditBatch;
       for (const s of sessions) s.close();
     }
+  });
+
+  it("linger longer as more projects hold rows in the isolate, so that it sends about the same batches a second", () => {
+    expect(lingerMs(1)).toBe(LINGER_MIN_MS);
+    expect(lingerMs(0)).toBe(LINGER_MIN_MS);
+    // Past the floor, the wait grows with the projects: batches a second stay the same.
+    const per = (projects: number) => projects / (lingerMs(projects) / 1000);
+    expect(lingerMs(50)).toBeGreaterThan(LINGER_MIN_MS);
+    expect(per(50)).toBeCloseTo(per(80));
+    expect(lingerMs(100)).toBeGreaterThan(lingerMs(50));
+    expect(lingerMs(10_000)).toBe(LINGER_MAX_MS);
   });
 
   it("renew a lease before it runs out, so that steady calls never fall back to the actor", { timeout: 30_000 }, async () => {
