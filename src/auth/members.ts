@@ -45,7 +45,7 @@ function lastOwner(userId: string): CapstanError {
 }
 
 /** The audit row for a membership change, written only if the write just before it changed a row. */
-function auditIfChanged(env: Env, who: Principal, projectId: string, event: "member.removed" | "member.role_changed", detail: Record<string, string>) {
+function auditIfChanged(env: Env, who: Principal, projectId: string, event: "member.added" | "member.removed" | "member.role_changed", detail: Record<string, string>) {
   return auditStatement(env, { event, userId: who.userId, keyId: who.kind === "api_key" ? who.keyId : null, projectId, via: viaOf(who), detail }, { ifPreviousChanged: true });
 }
 
@@ -94,12 +94,7 @@ export async function addMember(env: Env, who: Principal, projectId: string, use
   const now = Date.now();
   const [inserted] = await env.DB.batch([
     env.DB.prepare(`INSERT INTO project_members (project_id, user_id, role, added_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`).bind(projectId, userId, role, now),
-    // Recorded only when the insert above was this call's (the timestamp is ours).
-    env.DB.prepare(
-      `INSERT INTO auth_audit (at, event, outcome, user_id, key_id, project_id, via, detail)
-       SELECT ?, 'member.added', 'ok', ?, ?, ?, ?, ?
-       WHERE EXISTS (SELECT 1 FROM project_members WHERE project_id = ? AND user_id = ? AND added_at = ? AND role = ?)`,
-    ).bind(now, who.userId, who.kind === "api_key" ? who.keyId : null, projectId, viaOf(who), JSON.stringify({ member: userId, role }), projectId, userId, now, role),
+    auditIfChanged(env, who, projectId, "member.added", { member: userId, role }),
   ]);
   if (inserted!.meta.changes !== 1) throw new CapstanError("conflict", `user "${userId}" is already a member of this project`);
   return { projectId, userId, role, addedAt: new Date(now).toISOString() };

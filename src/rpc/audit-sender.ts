@@ -2,6 +2,8 @@
 // sender makes one auditBatch RPC at a time; the first row of a batch waits a while for company,
 // and a batch that leaves also takes the rows that the project's other sessions in this isolate
 // are holding, so that many sessions calling a little each still share actor hops.
+// A session's own audit() read waits until its rows are in the log, whoever's batch took them.
+// Each flush runs under waitUntil, so a session that ends does not cut its batch short.
 //
 // The wait is what the actor hop costs: one auditBatch RPC takes more of the isolate than the
 // leased call whose row it carries, so rows that travel alone undo what the lease saved. It is
@@ -10,8 +12,6 @@
 // BATCHES_PER_SECOND batches in all, up to LINGER_MAX_MS. The cost of a longer wait is a later
 // audit log for readers on other sessions, and more rows lost if the isolate dies while holding
 // them (docs/security.md#resolution-leases).
-// A session's own audit() read waits until its rows are in the log, whoever's batch took them.
-// Each flush runs under waitUntil, so a session that ends does not cut its batch short.
 import type { LeasedCallRecord } from "../../actors/audit";
 
 type Actor = DurableObjectStub<import("../../actors/project-actor").ProjectActor>;
