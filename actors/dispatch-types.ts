@@ -3,4 +3,4 @@
 export type CapabilityKind = "builtin" | "source" | "shadow";
 
 /** Who made a call. Set by trusted code (the front door, or an entrypoint's props), never by the caller. */
-export type Caller = { kind: "session" | "isolate" | "repl" | "capability"; id: string };
+export type Caller = { kind: "session" | "http" | "isolate" | "repl" | "capability"; id: string };

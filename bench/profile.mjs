@@ -5,6 +5,7 @@
 // Like the scenarios it starts everything itself and measures a snapshot of the working tree.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { HttpApi } from "../dist/client/index.js";
 import { connectRpc, newEgressProject } from "./lib/capstan.mjs";
 import { createInfra } from "./lib/infra.mjs";
 import { connectInspector, profile, summarise } from "./lib/inspector.mjs";
@@ -22,6 +23,16 @@ const WORKLOADS = {
   /** project.fetch of a 1 KiB body with one secret substituted and scrubbed. */
   fetch: ({ project, upstream }) => async () => {
     const res = await project.fetch(`${upstream.url}/profile`, { headers: { authorization: 'Bearer getSecret("BENCH")' } });
+    await res.arrayBuffer();
+  },
+  /** project.fetch of a 10 MiB body, scrubbed on its way, over the socket. */
+  "fetch-10mib": ({ project, upstream }) => async () => {
+    const res = await project.fetch(`${upstream.url}/size/${10 << 20}/profile`, { headers: { authorization: 'Bearer getSecret("BENCH")' } });
+    await res.arrayBuffer();
+  },
+  /** The same over HTTP (POST /v1/projects/:id/fetch), as project.fetch(…, { via: "http" }) sends it. */
+  "http-fetch-10mib": ({ http, projectId, upstream }) => async () => {
+    const res = await http.fetch(projectId, `${upstream.url}/size/${10 << 20}/profile`, { headers: { authorization: 'Bearer getSecret("BENCH")' } });
     await res.arrayBuffer();
   },
   /** A read of the audit log through the actor. */
@@ -50,7 +61,7 @@ try {
   const inspector = await connectInspector(capstan.inspectorPort);
   try {
     const project = await rpc.session.project(projectId);
-    const once = WORKLOADS[name]({ project, upstream });
+    const once = WORKLOADS[name]({ project, upstream, projectId, http: new HttpApi({ url: capstan.url, token: key }) });
     for (let i = 0; i < Math.min(300, n); i++) await once(i); // warm: leases, JIT, caches
     let ms = 0;
     const prof = await profile(inspector, async () => {

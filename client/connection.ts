@@ -4,7 +4,9 @@
 // A refused token is final: retrying cannot fix it, so the connection closes instead.
 // A socket can also die without closing (a laptop sleeps, a NAT forgets the flow): a heartbeat
 // asks whoami() after a quiet spell, and a socket that does not answer in time is dropped.
-import { newWebSocketRpcSession, type RpcStub } from "capnweb";
+import { RpcSession, type RpcStub } from "capnweb";
+import { BINARY_FRAMES, FRAMES_PARAM } from "../core/rpc-frames.js";
+import { FramedWebSocketTransport } from "../core/rpc-websocket.js";
 import { DEFAULT_BACKOFF, backoffDelay, type Backoff } from "./backoff.js";
 import { CapstanError, toCapstanError } from "./errors.js";
 import type { GateApi, SessionApi } from "./types.js";
@@ -62,11 +64,17 @@ export class Connection {
     const u = new URL(options.url);
     u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
     u.pathname = `${u.pathname.replace(/\/+$/, "")}/rpc`;
+    u.searchParams.set(FRAMES_PARAM, BINARY_FRAMES);
     this.#rpcUrl = u.toString();
   }
 
   get state(): ConnectionState {
     return this.#state;
+  }
+
+  /** The deployment and the token, for the requests that go over plain HTTP. */
+  get http(): { url: string; token: string } {
+    return { url: this.#options.url, token: this.#options.token };
   }
 
   /** The first socket; a failure here is reported rather than retried. */
@@ -125,7 +133,8 @@ export class Connection {
       if (this.#live?.generation === generation) this.#heard = Date.now();
     });
     this.#socket = socket;
-    const gate = newWebSocketRpcSession<GateApi>(socket);
+    // Bodies and other bytes go as binary frames once the server agrees (core/rpc-frames.ts).
+    const gate = new RpcSession<GateApi>(new FramedWebSocketTransport(socket)).getRemoteMain();
     const session = gate.authenticate(this.#options.token) as unknown as RpcStub<SessionApi>;
     try {
       // The first answer proves both the socket and the token.

@@ -50,3 +50,30 @@ export function toCapstanError(err: unknown): CapstanError {
   }
   return new CapstanError("internal", message);
 }
+
+/** Capstan's JSON error in `text`, or one made from the status if the body is not ours. */
+export function errorFromResponse(res: Response, text: string, what: string): CapstanError {
+  let error: { code?: unknown; message?: unknown } | undefined;
+  try {
+    error = (JSON.parse(text) as { error?: typeof error }).error;
+  } catch {
+    // Not one of our JSON errors (a proxy's page, say); the status speaks for it below.
+  }
+  const code = typeof error?.code === "string" ? error.code : statusCode(res.status);
+  const message = typeof error?.message === "string" ? error.message : `${what} answered ${res.status}`;
+  return new CapstanError(code, message, res.status);
+}
+
+/** A fetch that never got an answer, said the way a person can act on it. */
+export function unreachable(base: string, err: unknown): CapstanError {
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  const why = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return new CapstanError("unreachable", `cannot reach ${base} (${why})`);
+}
+
+function statusCode(status: number): string {
+  if (status === 401) return "unauthorized";
+  if (status === 403) return "forbidden";
+  if (status === 404) return "not_found";
+  return status >= 500 ? "internal" : "bad_request";
+}

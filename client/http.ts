@@ -1,6 +1,7 @@
 // The JSON HTTP routes (docs/api.md, docs/auth.md) that capnweb does not offer: API keys and
 // members, and the project and secret routes the CLI uses without opening a WebSocket.
-import { CapstanError } from "./errors.js";
+import { errorFromResponse, unreachable } from "./errors.js";
+import { httpFetch } from "./http-fetch.js";
 import type { EgressPolicy, EgressPolicyInput, KeyInfo, MemberInfo, MemberRole, MintedKey, ProjectInfo, SecretBinding, SecretInfo } from "./types.js";
 
 export type HttpOptions = { url: string; token: string };
@@ -50,6 +51,11 @@ export class HttpApi {
     return this.#call("DELETE", `/v1/projects/${encodeURIComponent(projectId)}/secrets/${encodeURIComponent(name)}`);
   }
 
+  /** The project's fetch, with the request's and the response's bodies streamed over HTTP. */
+  fetch(projectId: string, input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    return httpFetch({ url: this.#base, token: this.#token }, projectId, input, init);
+  }
+
   policy(projectId: string): Promise<EgressPolicy> {
     return this.#call("GET", `/v1/projects/${encodeURIComponent(projectId)}/egress-policy`);
   }
@@ -67,31 +73,7 @@ export class HttpApi {
       throw unreachable(this.#base, err);
     }
     const text = await res.text();
-    if (!res.ok) {
-      let error: { code?: unknown; message?: unknown } | undefined;
-      try {
-        error = (JSON.parse(text) as { error?: typeof error }).error;
-      } catch {
-        // Not one of our JSON errors (a proxy's page, say); the status speaks for it below.
-      }
-      const code = typeof error?.code === "string" ? error.code : statusCode(res.status);
-      const message = typeof error?.message === "string" ? error.message : `${method} ${path} answered ${res.status}`;
-      throw new CapstanError(code, message, res.status);
-    }
+    if (!res.ok) throw errorFromResponse(res, text, `${method} ${path}`);
     return (text ? JSON.parse(text) : undefined) as T;
   }
-}
-
-/** A fetch that never got an answer, said the way a person can act on it. */
-export function unreachable(base: string, err: unknown): CapstanError {
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  const why = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-  return new CapstanError("unreachable", `cannot reach ${base} (${why})`);
-}
-
-function statusCode(status: number): string {
-  if (status === 401) return "unauthorized";
-  if (status === 403) return "forbidden";
-  if (status === 404) return "not_found";
-  return status >= 500 ? "internal" : "bad_request";
 }

@@ -1,5 +1,5 @@
 // The typed Node client: `import { connect } from "capstan/client"`. See docs/client.md.
-export { connect, CapstanClient, ProjectClient, ReplClient, StreamsClient } from "./client.js";
+export { connect, CapstanClient, ProjectClient, ReplClient, StreamsClient, type FetchOptions } from "./client.js";
 export type { ConnectOptions, ConnectionState, Heartbeat } from "./connection.js";
 export type { Backoff } from "./backoff.js";
 export { CapstanError, parseWireError, toCapstanError, type ErrorCode } from "./errors.js";

@@ -2,7 +2,7 @@
 // boundaries fall, and never expand a value a second time.
 import { describe, expect, it } from "vitest";
 import { scrubRules } from "../isolates/egress/scrub";
-import { byteReplacerStream } from "../isolates/egress/byte-replacer";
+import { byteReplacer, byteReplacerStream, type Replacement } from "../isolates/egress/byte-replacer";
 import { emptyValues, substituteStream } from "../isolates/egress/substitute";
 import type { Token } from "../core/placeholders";
 
@@ -37,6 +37,50 @@ describe("scrubbing", () => {
   it("handles one-byte chunks", async () => {
     const cuts = [...Array(text.length).keys()].slice(1);
     expect(await run(byteReplacerStream(scrubRules([{ name: "S", value: secret }])), text, cuts)).toBe("a [redacted:S] b [redacted:S] c [redacted:S] d");
+  });
+});
+
+describe("the byte replacer against a plain reference", () => {
+  /** The rule it must follow, in the plainest code: at each byte, the longest pattern that starts there. */
+  function reference(body: Uint8Array, rules: Replacement[]): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < body.length; ) {
+      const hit = rules
+        .filter((r) => r.find.every((b, j) => body[i + j] === b))
+        .sort((a, b) => b.find.length - a.find.length)[0];
+      if (hit) {
+        out.push(...hit.replace);
+        i += hit.find.length;
+      } else out.push(body[i++]!);
+    }
+    return out;
+  }
+  /** A small deterministic generator, so a failure names a seed that reproduces it. */
+  function rng(seed: number) {
+    return (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+  }
+
+  it("agrees on random bodies over a small alphabet, with overlapping patterns and random chunk cuts", () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const r = rng(seed);
+      const alphabet = [97, 98, 99, 0, 255].slice(0, 2 + r(4));
+      const word = (min: number) => Uint8Array.from({ length: min + r(6) }, () => alphabet[r(alphabet.length)]!);
+      const rules: Replacement[] = Array.from({ length: 1 + r(4) }, (_, i) => ({ find: word(1 + r(3)), replace: enc.encode(`<${i}>`) }));
+      const body = word(r(400));
+      const want = reference(body, rules);
+      const replacer = byteReplacer(rules);
+      const got: number[] = [];
+      for (let at = 0; at < body.length; ) {
+        const next = Math.min(body.length, at + 1 + r(40));
+        got.push(...replacer.push(body.slice(at, next)));
+        at = next;
+      }
+      got.push(...replacer.end());
+      expect(got, `seed ${seed}`).toEqual(want);
+    }
   });
 });
 

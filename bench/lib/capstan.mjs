@@ -3,7 +3,9 @@
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { newWebSocketRpcSession } from "capnweb";
+import { RpcSession, newWebSocketRpcSession } from "capnweb";
+// The typed client's transport, as built by `npm run build:client` (the bench scripts run it first).
+import { FramedWebSocketTransport } from "../../dist/core/rpc-websocket.js";
 import { snapshotRepo } from "./snapshot.mjs";
 import { runWrangler, startDev } from "./wrangler.mjs";
 
@@ -71,9 +73,17 @@ export async function allowEgressTo(capstan, key, projectId, urls) {
  * A capnweb session over one WebSocket, authenticated in-band the way a browser does it (no
  * bearer header, so the main stub is the Gate).
  */
-export function connectRpc(capstanUrl, key) {
-  const ws = new WebSocket(`${capstanUrl.replace(/^http/, "ws")}/rpc`);
-  const gate = newWebSocketRpcSession(ws);
+export function connectRpc(capstanUrl, key, { frames = "binary" } = {}) {
+  const base = `${capstanUrl.replace(/^http/, "ws")}/rpc`;
+  let gate;
+  let ws;
+  if (frames === "binary") {
+    ws = new WebSocket(`${base}?frames=binary-v1`);
+    gate = new RpcSession(new FramedWebSocketTransport(ws)).getRemoteMain();
+  } else {
+    ws = new WebSocket(base);
+    gate = newWebSocketRpcSession(ws);
+  }
   const session = gate.authenticate(key);
   return { session, close: () => ws.close() };
 }

@@ -6,22 +6,62 @@ export type Replacement = { find: Uint8Array; replace: Uint8Array };
 
 function matchesAt(buf: Uint8Array, pat: Uint8Array, at: number): boolean {
   if (at + pat.length > buf.length) return false;
-  for (let j = 1; j < pat.length; j++) if (buf[at + j] !== pat[j]) return false;
+  for (let j = 0; j < pat.length; j++) if (buf[at + j] !== pat[j]) return false;
   return true;
 }
 
+/**
+ * The rules, longest first, and a Wu-Manber shift table over all of them: the scan reads the last
+ * two bytes of a window as long as the shortest pattern and moves on by as far as that pair
+ * allows, checking the rules only where the pair ends a pattern's first `window` bytes. A pair
+ * is rarely in any pattern, so a body is crossed in steps of about the shortest pattern's
+ * length, whatever bytes it is made of. (One byte at a time, every byte of a base64 alphabet
+ * soon appears in some secret, and the steps shrink to one.) With a one-byte pattern there is
+ * no pair: each rule's first byte is looked for with indexOf instead.
+ */
+type Scanner = { rules: readonly Replacement[]; window: number; shift: Uint8Array | null };
+
+const MAX_SHIFT = 255;
+
+function scanner(rules: readonly Replacement[]): Scanner {
+  const sorted = rules.filter((r) => r.find.length > 0).sort((a, b) => b.find.length - a.find.length);
+  const window = Math.min(...sorted.map((r) => r.find.length));
+  if (sorted.length === 0 || window < 2) return { rules: sorted, window, shift: null };
+  const shift = new Uint8Array(1 << 16).fill(Math.min(window - 1, MAX_SHIFT));
+  for (const { find } of sorted) {
+    for (let q = 1; q < window; q++) {
+      const pair = (find[q - 1]! << 8) | find[q]!;
+      shift[pair] = Math.min(shift[pair]!, window - 1 - q);
+    }
+  }
+  return { rules: sorted, window, shift };
+}
+
 /** The earliest (then longest) complete match at or after `from`, or null. */
-function nextMatch(buf: Uint8Array, rules: readonly Replacement[], from: number): { at: number; rule: Replacement } | null {
+function nextMatch(buf: Uint8Array, s: Scanner, from: number): { at: number; rule: Replacement } | null {
+  const { window, shift, rules } = s;
+  if (!shift) return firstByteMatch(buf, rules, from);
+  for (let at = from; at + window <= buf.length; ) {
+    const end = at + window - 1;
+    const step = shift[(buf[end - 1]! << 8) | buf[end]!]!;
+    if (step > 0) {
+      at += step;
+      continue;
+    }
+    for (const rule of rules) if (matchesAt(buf, rule.find, at)) return { at, rule };
+    at++;
+  }
+  return null;
+}
+
+function firstByteMatch(buf: Uint8Array, rules: readonly Replacement[], from: number): { at: number; rule: Replacement } | null {
   let best: { at: number; rule: Replacement } | null = null;
   for (const rule of rules) {
-    let i = from;
-    while ((i = buf.indexOf(rule.find[0]!, i)) !== -1) {
-      if (best && i > best.at) break;
+    for (let i = from; (i = buf.indexOf(rule.find[0]!, i)) !== -1 && (!best || i < best.at); i++) {
       if (matchesAt(buf, rule.find, i)) {
-        if (!best || i < best.at || rule.find.length > best.rule.find.length) best = { at: i, rule };
+        best = { at: i, rule };
         break;
       }
-      i++;
     }
   }
   return best;
@@ -32,11 +72,11 @@ function nextMatch(buf: Uint8Array, rules: readonly Replacement[], from: number)
  * output and the tail to carry. A match starting inside the tail waits for more data, because
  * a longer pattern (base64 with its padding, say) may yet match at the same place.
  */
-function replaceComplete(buf: Uint8Array, rules: readonly Replacement[], keepTail: number): { out: Uint8Array[]; carry: Uint8Array } {
+function replaceComplete(buf: Uint8Array, s: Scanner, keepTail: number): { out: Uint8Array[]; carry: Uint8Array } {
   const out: Uint8Array[] = [];
   const settled = buf.length - keepTail;
   let pos = 0;
-  for (let m = nextMatch(buf, rules, 0); m && (keepTail === 0 || m.at < settled); m = nextMatch(buf, rules, pos)) {
+  for (let m = nextMatch(buf, s, 0); m && (keepTail === 0 || m.at < settled); m = nextMatch(buf, s, pos)) {
     if (m.at > pos) out.push(buf.subarray(pos, m.at));
     out.push(m.rule.replace);
     pos = m.at + m.rule.find.length;
@@ -48,18 +88,20 @@ function replaceComplete(buf: Uint8Array, rules: readonly Replacement[], keepTai
 
 export function replaceAllBytes(buf: Uint8Array, rules: readonly Replacement[]): Uint8Array {
   if (rules.length === 0) return buf;
-  const { out } = replaceComplete(buf, rules, 0);
+  const { out } = replaceComplete(buf, scanner(rules), 0);
   return concat(out);
 }
 
 /** The replacer's state over one stream: feed it chunks in order, then end it. */
 export function byteReplacer(rules: readonly Replacement[]): { push(chunk: Uint8Array): Uint8Array; end(): Uint8Array } {
   const keepTail = Math.max(0, ...rules.map((r) => r.find.length - 1));
+  const s = rules.length ? scanner(rules) : null;
   let carry = new Uint8Array(0);
   return {
     push(chunk) {
+      if (!s) return chunk;
       const buf = carry.length ? concat([carry, chunk]) : chunk;
-      const { out, carry: rest } = replaceComplete(buf, rules, keepTail);
+      const { out, carry: rest } = replaceComplete(buf, s, keepTail);
       // Copy the carry: `buf` may be the caller's chunk, which it is free to reuse.
       carry = rest.slice();
       return concat(out);

@@ -25,3 +25,5 @@ export const API_KEY = /^cap_[A-Za-z0-9_-]{43}$/;
 export const REFRESH_TOKEN = /^crt_[A-Za-z0-9_-]{43}$/;
 export const mintSessionId = () => `ses_${randomPart(12)}`;
 export const mintReplSessionId = () => `rpl_${randomPart(12)}`;
+/** One request to the HTTP fetch route: its caller in the audit log. */
+export const mintHttpRequestId = () => `req_${randomPart(12)}`;

@@ -5,6 +5,7 @@ import { json, readJson } from "../http";
 import { actorFor, createProject, listProjects, requireMember } from "../projects";
 import { Router } from "../router";
 import { replRoute } from "./repl";
+import { fetchRoute } from "./fetch";
 import { AuditQuery, CreateProjectBody, PutSecretBody, parse } from "../schemas";
 import { deleteProjectSecret, listProjectSecrets, setProjectSecret } from "../secrets";
 import { authRoutes } from "./auth";
@@ -58,6 +59,7 @@ export function httpRoutes(env: Env): Router {
     .on("POST", "/v1/projects/:id/approvals/:approval/approve", decide("approved"))
     .on("POST", "/v1/projects/:id/approvals/:approval/deny", decide("denied"))
     .on("GET", "/v1/projects/:id/repl", (request, p) => replRoute(env, request, p.id!))
+    .on("POST", "/v1/projects/:id/fetch", (request, p) => fetchRoute(env, request, p.id!))
     .on("GET", "/v1/projects/:id/audit", async (request, p) => {
       const project = await member(request, p.id!);
       const q = new URL(request.url).searchParams;

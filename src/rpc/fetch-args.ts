@@ -14,8 +14,9 @@ const FetchInit = z.object({
     .optional(),
 });
 
-export function requestFromFetchArgs(input: unknown, init: unknown): Request {
-  const i = parse(FetchInit.optional(), init, "init") ?? {};
+/** `names`: what the caller's user calls the two arguments, for the errors. */
+export function requestFromFetchArgs(input: unknown, init: unknown, names = { input: "input", init: "init" }): Request {
+  const i = parse(FetchInit.optional(), init, names.init) ?? {};
   let base: Request;
   if (input instanceof Request) base = input;
   else if (typeof input === "string" || input instanceof URL) {
@@ -23,13 +24,13 @@ export function requestFromFetchArgs(input: unknown, init: unknown): Request {
     try {
       url = new URL(String(input));
     } catch {
-      throw new CapstanError("bad_request", "input is not an absolute URL");
+      throw new CapstanError("bad_request", `${names.input} is not an absolute URL`);
     }
     base = new Request(url);
-  } else throw new CapstanError("bad_request", "input must be a URL string or a Request");
+  } else throw new CapstanError("bad_request", `${names.input} must be a URL string or a Request`);
   const method = i.method?.toUpperCase() ?? base.method;
   if ((method === "GET" || method === "HEAD") && i.body != null) {
-    throw new CapstanError("bad_request", `init.body is not allowed with ${method}`);
+    throw new CapstanError("bad_request", `${names.init}.body is not allowed with ${method}`);
   }
   try {
     return new Request(base, { method, headers: i.headers, body: i.body === undefined ? base.body : i.body, redirect: i.redirect ?? base.redirect });

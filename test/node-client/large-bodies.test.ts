@@ -1,20 +1,35 @@
-// Large response bodies from a real `wrangler dev` to Node over capnweb's WebSocket, the path
-// where capnweb's stream flow control once stalled a body midway (src/rpc/websocket-transport.ts):
-// each arrives whole, byte-exact and scrubbed, through the typed client and a plain capnweb session.
+// Large bodies between a real `wrangler dev` and Node. Over capnweb's WebSocket, the path where
+// capnweb's stream flow control once stalled a body midway (src/rpc/websocket-transport.ts), each
+// arrives whole, byte-exact and scrubbed, through the typed client (in binary frames) and a plain
+// capnweb session (in text). Over the HTTP fetch route (`via: "http"`) they stream both ways.
 import { newWebSocketRpcSession, type RpcStub } from "capnweb";
+import { createHash } from "node:crypto";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect } from "../../client/index";
+import { CapstanError, HttpApi, connect } from "../../client/index";
 import type { GateApi, SessionApi } from "../../client/types";
 import { allowEgressTo, capstanUrl, newProject, newUser } from "./helpers";
 
 const MIB = 10;
 const UNIT_FILLER = "a".repeat(997);
 
-/** An upstream that answers with MIB MiB of units "filler + the request's Authorization", in 64 KiB writes. */
+/**
+ * An upstream that answers with MIB MiB of units "filler + the request's Authorization", in 64 KiB
+ * writes; or, under /digest, with the length and sha256 of the body it was sent.
+ */
 async function reflectingUpstream(): Promise<{ url: string; close(): void }> {
   const server = createServer((req, res: ServerResponse) => {
+    if (req.url === "/digest") {
+      const hash = createHash("sha256");
+      let bytes = 0;
+      req.on("data", (c: Buffer) => {
+        hash.update(c);
+        bytes += c.length;
+      });
+      req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ bytes, sha256: hash.digest("hex") })));
+      return;
+    }
     const unit = Buffer.from(`${UNIT_FILLER}${req.headers.authorization ?? ""}`);
     const body = Buffer.concat(Array.from({ length: Math.ceil((MIB << 20) / unit.length) }, () => unit));
     res.writeHead(200, { "content-type": "application/octet-stream", "x-units": String(body.length / unit.length) });
@@ -61,8 +76,18 @@ describe(`a ${MIB} MiB response body over capnweb`, () => {
   });
   afterAll(() => upstream.close());
 
-  it("arrives whole, byte-exact and scrubbed through the typed client, request after request", async () => {
-    const client = await connect({ url: capstanUrl(), token: key });
+  it("arrives whole, byte-exact and scrubbed through the typed client, request after request, in binary frames", async () => {
+    const frames = { binary: 0, binaryBytes: 0 };
+    const webSocket = (url: string) => {
+      const ws = new WebSocket(url);
+      ws.addEventListener("message", (e) => {
+        if (typeof e.data === "string") return;
+        frames.binary++;
+        frames.binaryBytes += (e.data as ArrayBuffer).byteLength;
+      });
+      return ws;
+    };
+    const client = await connect({ url: capstanUrl(), token: key, webSocket });
     try {
       const project = client.project(projectId);
       await project.setSecret("BIG", value, { hosts: [upstream.url] });
@@ -72,13 +97,46 @@ describe(`a ${MIB} MiB response body over capnweb`, () => {
         const body = await readWithin(res, 15_000);
         expect(body.equals(expected(Number(res.headers.get("x-units")))), `request ${i}`).toBe(true);
       }
+      // The bodies came as raw bytes: no base64 third on top of them.
+      expect(frames.binary).toBeGreaterThan(6 * 10);
+      expect(frames.binaryBytes).toBeLessThan(6 * (MIB << 20) * 1.02);
     } finally {
       client.close();
     }
   }, 90_000);
 
-  it("arrives whole through a plain capnweb session (no Capstan client code)", async () => {
+  it("streams both ways through the typed client over HTTP (via: \"http\")", async () => {
+    const client = await connect({ url: capstanUrl(), token: key });
+    try {
+      const project = client.project(projectId);
+      for (let i = 0; i < 3; i++) {
+        const res = await project.fetch(`${upstream.url}/big`, { headers: { authorization: 'getSecret("BIG")' } }, { via: "http" });
+        expect(res.status).toBe(200);
+        const body = await readWithin(res, 15_000);
+        expect(body.equals(expected(Number(res.headers.get("x-units")))), `request ${i}`).toBe(true);
+      }
+      const upload = Buffer.alloc(MIB << 20).map((_, i) => (i * 31) & 0xff);
+      const source = new Blob([upload]).stream();
+      const res = await project.fetch(`${upstream.url}/digest`, { method: "POST", body: source }, { via: "http" });
+      expect(await res.json()).toEqual({ bytes: upload.length, sha256: createHash("sha256").update(upload).digest("hex") });
+    } finally {
+      client.close();
+    }
+  }, 90_000);
+
+  it("reports a refused HTTP fetch as a CapstanError, with nothing sent", async () => {
+    const api = new HttpApi({ url: capstanUrl(), token: key });
+    const refused = api.fetch(projectId, "http://127.0.0.1:9/never", { headers: { authorization: 'getSecret("BIG")' } });
+    await expect(refused).rejects.toBeInstanceOf(CapstanError);
+    await expect(refused).rejects.toMatchObject({ code: "egress_denied", status: 403 });
+    const stranger = new HttpApi({ url: capstanUrl(), token: "cap_" + "x".repeat(43) });
+    await expect(stranger.fetch(projectId, `${upstream.url}/big`)).rejects.toMatchObject({ code: "unauthorized" });
+  });
+
+  it("arrives whole through a plain capnweb session (no Capstan client code), in text frames", async () => {
     const ws = new WebSocket(`${capstanUrl().replace(/^http/, "ws")}/rpc`);
+    let binary = 0;
+    ws.addEventListener("message", (e) => void (typeof e.data === "string" || binary++));
     const gate = newWebSocketRpcSession<GateApi>(ws);
     try {
       const project = (gate.authenticate(key) as unknown as RpcStub<SessionApi>).project(projectId);
@@ -87,6 +145,7 @@ describe(`a ${MIB} MiB response body over capnweb`, () => {
         const body = await readWithin(res, 15_000);
         expect(body.equals(expected(Number(res.headers.get("x-units")))), `request ${i}`).toBe(true);
       }
+      expect(binary).toBe(0);
     } finally {
       ws.close();
     }

@@ -1,6 +1,7 @@
 // A real HTTP server on loopback that stands in for the outside world. It records every request
 // it receives, so a test can prove what did (and did not) reach an upstream.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createHash } from "node:crypto";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 
@@ -9,12 +10,19 @@ export type Seen = { method: string; url: string; headers: Record<string, string
 export function startUpstream(): Promise<{ url: string; server: Server }> {
   const seen: Seen[] = [];
   const server = createServer(async (req, res) => {
-    const body = await readBody(req);
+    const raw = await readBody(req);
+    const body = raw.toString("utf8");
     const url = req.url ?? "/";
     if (url.startsWith("/__seen")) {
       const tag = new URL(url, "http://x").searchParams.get("tag") ?? "";
       const hits = seen.filter((s) => JSON.stringify(s).includes(tag));
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(hits));
+      return;
+    }
+    if (url.startsWith("/digest")) {
+      // What arrived, without keeping it: a large upload's length and sha256.
+      const sha256 = createHash("sha256").update(raw).digest("hex");
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ method: req.method, bytes: raw.length, sha256, contentType: req.headers["content-type"] ?? null }));
       return;
     }
     seen.push({ method: req.method ?? "", url, headers: req.headers, body });
@@ -59,11 +67,11 @@ export function startUpstream(): Promise<{ url: string; server: Server }> {
   });
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }
