@@ -44,12 +44,21 @@ const PLAIN = new Set(["", "identity"]);
 
 type Body = { kind: "none" } | { kind: "text"; text: string; type: "json" | "form" | "text" } | { kind: "stream"; stream: ReadableStream<Uint8Array> };
 
+/** Told once how many body bytes the pipe passed on: for the audit's bytes-in figure. */
+export type BytesInReport = (bytes: number) => void;
+
 export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
-  async egress(request: Request, options: EgressOptions): Promise<EgressResult> {
+  /**
+   * `onBytesIn` is called once the response body has ended, been cancelled or failed. Counting
+   * here, in the stage that scrubs, spares the body a stage of its own after the pipe.
+   */
+  async egress(request: Request, options: EgressOptions, onBytesIn?: BytesInReport): Promise<EgressResult> {
     const values = emptyValues();
+    const report = outliving(onBytesIn);
     try {
-      return await this.#send(request, options, values);
+      return await this.#send(request, options, values, report.call);
     } catch (err) {
+      report.drop();
       // Errors leave as codes and messages that name secrets, never carry their values.
       const e = asCapstanError(err);
       throw new CapstanError(e.code, scrubText(e.detail, scrubRules(substituted(values))));
@@ -70,7 +79,7 @@ export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
     }
   }
 
-  async #send(request: Request, options: EgressOptions, values: Values): Promise<EgressResult> {
+  async #send(request: Request, options: EgressOptions, values: Values, onBytesIn: BytesInReport): Promise<EgressResult> {
     const first = new URL(request.url);
     if (first.protocol !== "https:" && first.protocol !== "http:") {
       throw new CapstanError("bad_request", `only http and https URLs can be fetched, not ${first.protocol}`);
@@ -187,7 +196,7 @@ export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
         throw new CapstanError("egress_unscrubbable", `the response is ${encoding}-encoded, which cannot be scrubbed; a request carrying secrets accepts gzip or br only`);
       }
       return {
-        response: scrubResponse(upstream, scrubRules(substituted(values)), DECODED_BY_RUNTIME.has(encoding)),
+        response: scrubResponse(upstream, scrubRules(substituted(values)), DECODED_BY_RUNTIME.has(encoding), onBytesIn),
         meta: {
           method: request.method,
           host: first.host,
@@ -261,4 +270,31 @@ function counter(add: (n: number) => void): TransformStream<Uint8Array, Uint8Arr
       c.enqueue(chunk);
     },
   });
+}
+
+/**
+ * A callback passed over Workers RPC is a stub that is released when the call that received it
+ * returns; the body it reports on outlives that call, so it is duplicated here, called at most
+ * once, and released after. A caller that has gone away meanwhile is nobody to tell.
+ */
+function outliving(callback: BytesInReport | undefined): { call: BytesInReport; drop(): void } {
+  type Stub = BytesInReport & { dup?: () => Stub; [Symbol.dispose]?: () => void };
+  const kept = (callback as Stub | undefined)?.dup?.() ?? (callback as Stub | undefined);
+  let used = false;
+  const release = () => kept?.[Symbol.dispose]?.();
+  return {
+    call: (bytes) => {
+      if (used || !kept) return;
+      used = true;
+      void Promise.resolve()
+        .then(() => kept(bytes))
+        .catch(() => undefined)
+        .finally(release);
+    },
+    drop: () => {
+      if (used) return;
+      used = true;
+      release();
+    },
+  };
 }

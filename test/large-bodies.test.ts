@@ -5,7 +5,7 @@ import { exports } from "cloudflare:workers";
 import { newWebSocketRpcSession, type RpcStub } from "capnweb";
 import { describe, expect, inject, it } from "vitest";
 import type { Session } from "../src/rpc/api";
-import { countingBody } from "../core/count-bytes";
+import { countedBody } from "../core/count-bytes";
 import { BIG_CHUNK_BYTES, throughBigChunks } from "../core/big-chunks";
 import { PacedTransport } from "../src/rpc/websocket-transport";
 import { BASE, newProject, newUser, tag } from "./helpers";
@@ -87,35 +87,46 @@ describe("big chunks", () => {
     expect(Math.max(...chunks.map((c) => c.buffer.byteLength))).toBeLessThan(BIG_CHUNK_BYTES);
   });
 
-  it("the byte count settles on the end, a cancel and an error of the body", async () => {
+  it("the byte count settles once, on the end, a cancel and an error of the body, counting what the step passes on", async () => {
     // Hands out one chunk per pull, then ends or fails.
     const js = (chunks: string[], fail?: Error) => {
       const left = chunks.map((c) => new TextEncoder().encode(c));
-      return new Response(
-        new ReadableStream<Uint8Array>({
-          pull(c) {
-            const next = left.shift();
-            if (next) c.enqueue(next);
-            else if (fail) c.error(fail);
-            else c.close();
-          },
-        }),
-      );
+      return new ReadableStream<Uint8Array>({
+        pull(c) {
+          const next = left.shift();
+          if (next) c.enqueue(next);
+          else if (fail) c.error(fail);
+          else c.close();
+        },
+      });
     };
-    const ended = countingBody(js(["ab", "cde"]));
+    const counting = (body: ReadableStream<Uint8Array> | null, step?: Parameters<typeof countedBody>[2]) => {
+      const reports: number[] = [];
+      const out = countedBody(body, (n) => reports.push(n), step);
+      return { response: new Response(out), reports };
+    };
+    const ended = counting(js(["ab", "cde"]));
     expect(await ended.response.text()).toBe("abcde");
-    expect(await ended.bytesIn).toBe(5);
+    expect(ended.reports).toEqual([5]);
 
-    const cancelled = countingBody(js(["ab", "cde", "fgh"]));
+    // A step that doubles every chunk and adds a tail at the end: its output is what counts.
+    const doubled = counting(js(["ab", "c"]), { push: (c) => new Uint8Array([...c, ...c]), end: () => new TextEncoder().encode("!") });
+    expect(await doubled.response.text()).toBe("ababcc!");
+    expect(doubled.reports).toEqual([7]);
+
+    const cancelled = counting(js(["ab", "cde", "fgh"]));
     const reader = cancelled.response.body!.getReader();
     await reader.read();
     await reader.cancel("enough");
     // What had passed when the reader gave up (the runtime may have read one chunk ahead).
-    expect([2, 5]).toContain(await cancelled.bytesIn);
+    expect(cancelled.reports).toHaveLength(1);
+    expect([2, 5]).toContain(cancelled.reports[0]);
 
-    const failed = countingBody(js(["ab"], new Error("upstream broke")));
+    const failed = counting(js(["ab"], new Error("upstream broke")));
     await expect(failed.response.text()).rejects.toThrow("upstream broke");
-    expect(await failed.bytesIn).toBe(2);
+    expect(failed.reports).toEqual([2]);
+
+    expect(counting(null).reports).toEqual([0]);
   });
 });
 

@@ -4,7 +4,6 @@
 // The project id in the pipe's props is the actor's own identity.
 import { decide } from "../../core/egress-policy";
 import { CapstanError } from "../../core/errors";
-import { countingBody } from "../../core/count-bytes";
 import { attemptMeta, egressDenied } from "../../core/egress-attempt";
 import { callerLabel } from "../audit";
 import type { Builtin } from "./builtin";
@@ -41,11 +40,12 @@ export const fetchBuiltin: Builtin = {
       } else note.egress = { ...meta, decision: "allow" };
       const decision = note.egress.decision;
       const pipe = ctx.exports.EgressPipe({ props: { projectId: ctx.projectId } });
-      const { response, meta: sent } = await pipe.egress(request, { policy: ctx.egress.policy(), approved });
+      let settle!: (bytes: number) => void;
+      const bytesIn = new Promise<number>((resolve) => (settle = resolve));
+      const { response, meta: sent } = await pipe.egress(request, { policy: ctx.egress.policy(), approved }, (bytes: number) => settle(bytes));
       note.egress = { ...sent, decision };
-      const counted = countingBody(response);
-      note.bytesIn = counted.bytesIn;
-      return counted.response;
+      note.bytesIn = bytesIn;
+      return response;
     },
   },
 };

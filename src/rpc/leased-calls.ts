@@ -10,7 +10,6 @@ import type { AuditedEgress, LeasedCallRecord } from "../../actors/audit";
 import type { Caller } from "../../actors/dispatch-types";
 import type { LeaseGrant, LeasedResolution } from "../../actors/leases";
 import { describeArg } from "../../core/arg-shapes";
-import { countingBody } from "../../core/count-bytes";
 import { attemptMeta, egressDenied } from "../../core/egress-attempt";
 import { decide } from "../../core/egress-policy";
 import { CapstanError, asCapstanError } from "../../core/errors";
@@ -99,11 +98,12 @@ export class LeasedCalls {
       return Promise.reject(e);
     }
     const pipe = this.ctx.exports.EgressPipe({ props: { projectId: this.projectId } });
-    return pipe.egress(request, { policy, approved: false }).then(
+    let settle!: (bytes: number) => void;
+    const bytesIn = new Promise<number>((resolve) => (settle = resolve));
+    return pipe.egress(request, { policy, approved: false }, (bytes: number) => settle(bytes)).then(
       ({ response, meta: sent }) => {
-        const counted = countingBody(response);
-        this.audit.add(record("ok", { ...sent, decision: "allow" }), counted.bytesIn);
-        return counted.response;
+        this.audit.add(record("ok", { ...sent, decision: "allow" }), bytesIn);
+        return response;
       },
       (err: unknown) => {
         const e = asCapstanError(err);
