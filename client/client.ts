@@ -16,6 +16,32 @@ import type { RpcTarget } from "capnweb";
 /** How project.fetch carries the request: over the socket (the default), or as its own HTTP request. */
 export type FetchOptions = { via?: "socket" | "http" };
 
+/**
+ * Over the socket, a body held in memory travels as one capnweb message, and so does each chunk
+ * of a stream; a message past capnweb's 32 MiB limit ends the whole session. So a body larger
+ * than STREAM_BODY_ABOVE goes as a stream, and a stream's chunks go in pieces of at most
+ * CHUNK_BYTES (the size the server sends bodies in).
+ */
+const STREAM_BODY_ABOVE = 1 << 20;
+const CHUNK_BYTES = 64 * 1024;
+
+function streamedIfLarge(init: RequestInit | undefined): RequestInit | undefined {
+  const body = init?.body;
+  if (body instanceof ReadableStream) return { ...init, body: body.pipeThrough(inPieces()) };
+  const size =
+    typeof body === "string" ? body.length * 3 : body instanceof Blob ? body.size : body instanceof ArrayBuffer || ArrayBuffer.isView(body) ? body.byteLength : 0;
+  if (size <= STREAM_BODY_ABOVE) return init;
+  return { ...init, body: new Blob([body as BlobPart]).stream().pipeThrough(inPieces()) };
+}
+
+function inPieces(): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream({
+    transform(chunk, controller) {
+      for (let at = 0; at < chunk.byteLength; at += CHUNK_BYTES) controller.enqueue(chunk.subarray(at, at + CHUNK_BYTES));
+    },
+  });
+}
+
 /** Connects and authenticates; rejects with `unauthorized` or `unreachable` if it cannot. */
 export async function connect(options: ConnectOptions): Promise<CapstanClient> {
   const connection = new Connection(options);
@@ -89,7 +115,7 @@ export class ProjectClient {
    */
   fetch(input: string | URL | Request, init?: RequestInit, options: FetchOptions = {}): Promise<Response> {
     if (options.via === "http") return httpFetch(this.#connection.http, this.id, input, init);
-    return call(async () => (await this.#stub()).fetch(input instanceof URL ? input.toString() : input, init) as Promise<Response>);
+    return call(async () => (await this.#stub()).fetch(input instanceof URL ? input.toString() : input, streamedIfLarge(init)) as Promise<Response>);
   }
   capabilities(): Promise<CapabilityInfo[]> {
     return call(async () => (await this.#stub()).capabilities());

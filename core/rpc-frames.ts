@@ -40,12 +40,20 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
  */
 export function encodeFrame(message: unknown, binary: boolean): string | Uint8Array<ArrayBuffer> {
   if (!carriesBytes(message)) return JSON.stringify(message);
-  if (!binary) return JSON.stringify(message, (_key, value: unknown) => (value instanceof Uint8Array ? base64(value) : value));
+  // A replacer sees what toJSON made of a value (a Node Buffer becomes {type, data}); the holder
+  // still has the value itself.
+  if (!binary) {
+    return JSON.stringify(message, function (this: Record<string, unknown>, key: string, value: unknown) {
+      const raw = this[key];
+      return raw instanceof Uint8Array ? base64(raw) : value;
+    });
+  }
   const sections: Uint8Array[] = [];
-  const json = JSON.stringify(message, function (this: unknown, key: string, value: unknown) {
-    if (value instanceof Uint8Array) {
+  const json = JSON.stringify(message, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    if (raw instanceof Uint8Array) {
       if (key !== "1" || !isBytesExpression(this)) throw new TypeError("a byte array outside a bytes expression cannot be framed");
-      sections.push(value);
+      sections.push(raw);
       return sections.length - 1;
     }
     if (isBytesExpression(value) && !(value[1] instanceof Uint8Array) && needsEscape(value[1])) {

@@ -5,6 +5,7 @@
 // and follows redirects itself (re-checking policy and bindings on every hop), and scrubs every
 // substituted value out of what comes back. See docs/security.md for the rules it enforces.
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { throughBigChunks } from "../core/big-chunks";
 import { decide, type EgressPolicy } from "../core/egress-policy";
 import { CapstanError, asCapstanError, type ErrorCode } from "../core/errors";
 import { normaliseHost } from "../core/host-binding";
@@ -152,7 +153,14 @@ export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
         bytesOut += new TextEncoder().encode(text).length;
         sendBody = text;
       } else if (body.kind === "stream") {
-        sendBody = body.stream.pipeThrough(counter((n) => (bytesOut += n)));
+        // Read in large chunks: a body that crossed Workers RPC comes in 4 KiB pieces, each a
+        // turn of every stream stage on its way out.
+        sendBody = throughBigChunks(body.stream, {
+          transform(chunk, enqueue) {
+            bytesOut += chunk.byteLength;
+            enqueue(chunk);
+          },
+        });
       }
       // Scrubbing needs to read the body: ask only for encodings the runtime decodes.
       if (values.secrets.size || values.idTokens.size) headers.set("accept-encoding", "gzip, br");
@@ -261,15 +269,6 @@ function substituted(values: Values): Substituted[] {
   for (const [pair, credentials] of values.basics) out.push({ name: `basicAuth:${pair}`, value: credentials });
   for (const [aud, token] of values.idTokens) out.push({ name: `idToken:${aud}`, value: token });
   return out;
-}
-
-function counter(add: (n: number) => void): TransformStream<Uint8Array, Uint8Array> {
-  return new TransformStream({
-    transform(chunk, c) {
-      add(chunk.byteLength);
-      c.enqueue(chunk);
-    },
-  });
 }
 
 /**

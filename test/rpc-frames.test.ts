@@ -51,6 +51,17 @@ describe("frames", () => {
     expect(frame).toBe('["stream",["bytes","AQIDBA"]]');
   });
 
+  it("frames a byte array that has its own toJSON (as Node's Buffer does) by its bytes", () => {
+    class Jsonish extends Uint8Array {
+      toJSON() {
+        return { type: "Buffer", data: [...this] };
+      }
+    }
+    const chunk = new Jsonish([5, 6, 7]);
+    expect(roundTrip(["stream", ["bytes", chunk]])).toEqual(["stream", ["bytes", bytes(5, 6, 7)]]);
+    expect(encodeFrame(["stream", ["bytes", chunk]], false)).toBe('["stream",["bytes","BQYH"]]');
+  });
+
   it("refuses malformed binary frames with a TypeError", () => {
     const good = encodeFrame(["x", ["bytes", bytes(1, 2, 3)]], true) as Uint8Array<ArrayBuffer>;
     const broken = (f: (b: Uint8Array) => void) => {

@@ -124,6 +124,29 @@ describe(`a ${MIB} MiB response body over capnweb`, () => {
     }
   }, 90_000);
 
+  it("uploads 40 MiB over the socket, held in memory or as a stream of one huge chunk, without ending the session", async () => {
+    // Either would be one capnweb message past its 32 MiB limit, which ends the whole session.
+    const client = await connect({ url: capstanUrl(), token: key });
+    try {
+      const project = client.project(projectId);
+      const upload = Buffer.alloc(40 << 20).map((_, i) => (i * 13) & 0xff);
+      const digest = { bytes: upload.length, sha256: createHash("sha256").update(upload).digest("hex") };
+      const oneChunk = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(upload);
+          c.close();
+        },
+      });
+      for (const body of [upload, oneChunk]) {
+        const res = await project.fetch(`${upstream.url}/digest`, { method: "POST", body, duplex: "half" } as RequestInit);
+        expect(await res.json()).toEqual(digest);
+      }
+      expect(client.state).toBe("open");
+    } finally {
+      client.close();
+    }
+  }, 90_000);
+
   it("reports a refused HTTP fetch as a CapstanError, with nothing sent", async () => {
     const api = new HttpApi({ url: capstanUrl(), token: key });
     const refused = api.fetch(projectId, "http://127.0.0.1:9/never", { headers: { authorization: 'getSecret("BIG")' } });
