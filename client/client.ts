@@ -31,7 +31,7 @@ function streamedIfLarge(init: RequestInit | undefined): RequestInit | undefined
   const size =
     typeof body === "string" ? body.length * 3 : body instanceof Blob ? body.size : body instanceof ArrayBuffer || ArrayBuffer.isView(body) ? body.byteLength : 0;
   if (size <= STREAM_BODY_ABOVE) return init;
-  return { ...init, body: new Blob([body as BlobPart]).stream().pipeThrough(inPieces()) };
+  return { ...init, body: new Blob([body] as ConstructorParameters<typeof Blob>[0]).stream().pipeThrough(inPieces()) };
 }
 
 function inPieces(): TransformStream<Uint8Array, Uint8Array> {
