@@ -3,6 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { GLOBAL_HELP, GLOBAL_OPTIONS, type Command } from "./command.js";
+import { fetchCommand } from "./commands/fetch.js";
 import { keys } from "./commands/keys.js";
 import { login } from "./commands/login.js";
 import { members } from "./commands/members.js";
@@ -12,7 +13,7 @@ import { run } from "./commands/run.js";
 import { secrets } from "./commands/secrets.js";
 import { EXIT, UsageError, describe, exitCodeFor } from "./exit.js";
 
-const COMMANDS: Command[] = [login, projects, members, keys, secrets, repl, run];
+const COMMANDS: Command[] = [login, projects, members, keys, secrets, fetchCommand, repl, run];
 
 const HELP = `capstan: drive a Capstan deployment from the command line.
 

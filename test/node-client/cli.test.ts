@@ -1,7 +1,10 @@
 // The `capstan` CLI as a user runs it, through stdin/stdout against a real `wrangler dev`:
-// config precedence, login, projects, members, keys, secrets from stdin, run, and the one-line
+// config precedence, login, projects, members, keys, secrets from stdin, fetch, run, and the one-line
 // message and exit code of each expected failure.
+import { createHash } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "./dev-server";
@@ -29,7 +32,7 @@ describe("help and usage", () => {
   it("prints help for the tool and for each command", async () => {
     const all = await cli(["--help"]);
     expect(all.code).toBe(0);
-    for (const c of ["login", "projects", "members", "keys", "secrets", "repl", "run"]) expect(all.stdout).toContain(c);
+    for (const c of ["login", "projects", "members", "keys", "secrets", "fetch", "repl", "run"]) expect(all.stdout).toContain(c);
     const one = await cli(["secrets", "--help"]);
     expect(one.code).toBe(0);
     expect(one.stdout).toMatch(/capstan secrets set <NAME> --host/);
@@ -205,6 +208,79 @@ describe("secrets", () => {
     expect(r.stderr).not.toContain("hunter2-value");
     expectFailure(await cli(["secrets", "set", "API_KEY"], { env, input: "v" }), 2, /at least one --host/);
     expectFailure(await cli(["secrets", "set", "API_KEY", "--host", "api.example.com"], { env, input: "" }), 2, /the value is empty/);
+  });
+});
+
+describe("fetch", () => {
+  /** Echoes a request, digests an upload, reflects the Authorization header through MiBs, or answers a status. */
+  async function upstream(): Promise<{ url: string; close(): void }> {
+    const server = createServer((req, res) => {
+      const hash = createHash("sha256");
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      req.on("data", (c: Buffer) => {
+        hash.update(c);
+        bytes += c.length;
+        if (chunks.length < 64) chunks.push(c);
+      });
+      req.on("end", () => {
+        const url = new URL(req.url ?? "/", "http://x");
+        const auth = req.headers.authorization ?? "";
+        if (url.pathname === "/echo") return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ method: req.method, auth, type: req.headers["content-type"] ?? null, body: Buffer.concat(chunks).toString() }));
+        if (url.pathname === "/digest") return void res.writeHead(200).end(JSON.stringify({ bytes, sha256: hash.digest("hex") }));
+        if (url.pathname === "/big") return void res.writeHead(200).end(Buffer.from(`${"b".repeat(1000)}${auth}`.repeat(Number(url.searchParams.get("units")))));
+        res.writeHead(Number(url.pathname.slice(1)) || 200, { "x-why": "asked" }).end("status body");
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+  }
+
+  let up: { url: string; close(): void };
+  const value = `cli-fetch-${crypto.randomUUID()}`;
+  beforeAll(async () => {
+    up = await upstream();
+    await allowEgressTo(key, projectId, up.url);
+    const set = await cli(["secrets", "set", "FETCHED", "--host", up.url], { env, input: value });
+    expect(set.code).toBe(0);
+  });
+  afterAll(() => up.close());
+
+  it("sends the method, headers and body with the secret filled in, and prints the scrubbed answer", async () => {
+    const r = await cli(["fetch", `${up.url}/echo`, "-X", "PUT", "-H", 'authorization: Bearer getSecret("FETCHED")', "-H", "content-type: text/plain", "-d", "hello", "-i"], { env });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ method: "PUT", auth: "Bearer [redacted:FETCHED]", type: "text/plain", body: "hello" });
+    expect(r.stdout + r.stderr).not.toContain(value);
+    expect(r.stderr).toMatch(/^200 OK\n/);
+    expect(r.stderr).toMatch(/^capstan-fetched: 1$/m);
+  });
+
+  it("streams a download to a file and an upload from stdin, byte-exact", async () => {
+    const dir = tempDir("fetch");
+    const out = join(dir, "big.bin");
+    const units = 12_000;
+    const down = await cli(["fetch", `${up.url}/big?units=${units}`, "-H", 'authorization: getSecret("FETCHED")', "-o", out], { env });
+    expect(down.code).toBe(0);
+    expect(down.stdout).toBe("");
+    expect(readFileSync(out).equals(Buffer.from(`${"b".repeat(1000)}[redacted:FETCHED]`.repeat(units)))).toBe(true);
+
+    const upload = Buffer.alloc(9 << 20).map((_, i) => (i * 7) & 0xff);
+    const sent = await cli(["fetch", `${up.url}/digest`, "--data-file", "-"], { env, input: upload });
+    expect(sent.code).toBe(0);
+    expect(JSON.parse(sent.stdout)).toEqual({ bytes: upload.length, sha256: createHash("sha256").update(upload).digest("hex") });
+  }, 60_000);
+
+  it("exits 0 on any answer, 1 with -f on a 4xx, and 1 with one line when the egress refuses", async () => {
+    const any = await cli(["fetch", `${up.url}/418`], { env });
+    expect(any.code).toBe(0);
+    expect(any.stdout).toBe("status body");
+    const failed = await cli(["fetch", `${up.url}/418`, "-f"], { env });
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toBe("");
+    expect(failed.stderr).toMatch(/the upstream answered 418/);
+    expectFailure(await cli(["fetch", "http://127.0.0.1:9/x", "-H", 'authorization: getSecret("FETCHED")'], { env }), 1, /\[egress_denied\]$/m);
+    expectFailure(await cli(["fetch", `${up.url}/echo`, "-H", "no-colon"], { env }), 2, /-H no-colon is not 'name: value'/);
+    expectFailure(await cli(["fetch", `${up.url}/echo`, "-d", "x", "--data-file", "-"], { env }), 2, /-d or --data-file, not both/);
   });
 });
 

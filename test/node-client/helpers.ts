@@ -52,7 +52,7 @@ export type CliResult = { code: number | null; stdout: string; stderr: string };
  * Runs `capstan …` with a clean environment: no CAPSTAN_* from the caller, and a config dir of
  * its own unless `env` names one. `input` is piped to stdin (stdin is then not a TTY).
  */
-export function cli(args: string[], options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function cli(args: string[], options: { env?: Record<string, string>; input?: string | Uint8Array; timeoutMs?: number } = {}): Promise<CliResult> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CAPSTAN_")));
   const env = { ...base, CAPSTAN_CONFIG_DIR: tempDir("cfg"), NO_COLOR: "1", ...options.env };
   return new Promise((resolve, reject) => {
