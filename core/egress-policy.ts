@@ -16,12 +16,21 @@ export const DEFAULT_POLICY: EgressPolicy = { rules: [], default: "allow", holdT
 
 export type PolicyDecision = { action: PolicyAction; rule: number | null; reason: string };
 
+/** Each rule's host pattern, parsed once per rule object: a policy is read on every call, and changes rarely. */
+const patterns = new WeakMap<PolicyRule, ReturnType<typeof parseHostPattern>>();
+
+function patternOf(rule: PolicyRule): ReturnType<typeof parseHostPattern> {
+  let p = patterns.get(rule);
+  if (p === undefined) patterns.set(rule, (p = parseHostPattern(rule.host)));
+  return p;
+}
+
 export function decide(policy: EgressPolicy, url: URL, method: string): PolicyDecision {
   const m = method.toUpperCase();
   const priv = isPrivateHost(url.hostname);
   for (let i = 0; i < policy.rules.length; i++) {
     const rule = policy.rules[i]!;
-    const p = parseHostPattern(rule.host);
+    const p = patternOf(rule);
     if (typeof p === "string" || !patternMatches(p, url)) continue;
     if (priv && p.wildcard) continue;
     if (rule.methods && !rule.methods.includes(m)) continue;

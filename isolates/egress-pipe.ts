@@ -50,16 +50,18 @@ export type BytesInReport = (bytes: number) => void;
 
 export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
   /**
-   * `onBytesIn` is called once the response body has ended, been cancelled or failed. Counting
-   * here, in the stage that scrubs, spares the body a stage of its own after the pipe.
+   * `onBytesIn`, if given, is called once the response body has ended, been cancelled or failed.
+   * Counting here, in the stage that scrubs, spares the body a stage of its own after the pipe
+   * (the actor passes one; the front door, which reads the body in large pieces anyway for
+   * capnweb, counts there and passes none, sparing a callback over RPC).
    */
   async egress(request: Request, options: EgressOptions, onBytesIn?: BytesInReport): Promise<EgressResult> {
     const values = emptyValues();
-    const report = outliving(onBytesIn);
+    const report = onBytesIn ? outliving(onBytesIn) : null;
     try {
-      return await this.#send(request, options, values, report.call);
+      return await this.#send(request, options, values, report?.call);
     } catch (err) {
-      report.drop();
+      report?.drop();
       // Errors leave as codes and messages that name secrets, never carry their values.
       const e = asCapstanError(err);
       throw new CapstanError(e.code, scrubText(e.detail, scrubRules(substituted(values))));
@@ -80,7 +82,7 @@ export class EgressPipe extends WorkerEntrypoint<Env, EgressProps> {
     }
   }
 
-  async #send(request: Request, options: EgressOptions, values: Values, onBytesIn: BytesInReport): Promise<EgressResult> {
+  async #send(request: Request, options: EgressOptions, values: Values, onBytesIn: BytesInReport | undefined): Promise<EgressResult> {
     const first = new URL(request.url);
     if (first.protocol !== "https:" && first.protocol !== "http:") {
       throw new CapstanError("bad_request", `only http and https URLs can be fetched, not ${first.protocol}`);
@@ -276,14 +278,14 @@ function substituted(values: Values): Substituted[] {
  * returns; the body it reports on outlives that call, so it is duplicated here, called at most
  * once, and released after. A caller that has gone away meanwhile is nobody to tell.
  */
-function outliving(callback: BytesInReport | undefined): { call: BytesInReport; drop(): void } {
+function outliving(callback: BytesInReport): { call: BytesInReport; drop(): void } {
   type Stub = BytesInReport & { dup?: () => Stub; [Symbol.dispose]?: () => void };
-  const kept = (callback as Stub | undefined)?.dup?.() ?? (callback as Stub | undefined);
+  const kept = (callback as Stub).dup?.() ?? (callback as Stub);
   let used = false;
-  const release = () => kept?.[Symbol.dispose]?.();
+  const release = () => kept[Symbol.dispose]?.();
   return {
     call: (bytes) => {
-      if (used || !kept) return;
+      if (used) return;
       used = true;
       void Promise.resolve()
         .then(() => kept(bytes))

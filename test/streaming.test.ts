@@ -64,17 +64,20 @@ describe("the byte replacer against a plain reference", () => {
   }
 
   it("agrees on random bodies over a small alphabet, with overlapping patterns and random chunk cuts", () => {
-    for (let seed = 1; seed <= 300; seed++) {
+    // Short bodies in small pieces, and bodies of several KiB in pieces of up to 8 KiB: the two
+    // ways of scanning (a header value's, and a body chunk's) are both taken.
+    for (let seed = 1; seed <= 400; seed++) {
       const r = rng(seed);
-      const alphabet = [97, 98, 99, 0, 255].slice(0, 2 + r(4));
-      const word = (min: number) => Uint8Array.from({ length: min + r(6) }, () => alphabet[r(alphabet.length)]!);
-      const rules: Replacement[] = Array.from({ length: 1 + r(4) }, (_, i) => ({ find: word(1 + r(3)), replace: enc.encode(`<${i}>`) }));
-      const body = word(r(400));
+      const large = seed % 2 === 0;
+      const alphabet = [97, 98, 99, 100, 0, 255].slice(0, 2 + r(5));
+      const word = (min: number, spread = 6) => Uint8Array.from({ length: min + r(spread) }, () => alphabet[r(alphabet.length)]!);
+      const rules: Replacement[] = Array.from({ length: 1 + r(4) }, (_, i) => ({ find: word(1 + r(large ? 6 : 3)), replace: enc.encode(`<${i}>`) }));
+      const body = large ? word(4096, 12_000) : word(0, 400);
       const want = reference(body, rules);
       const replacer = byteReplacer(rules);
       const got: number[] = [];
       for (let at = 0; at < body.length; ) {
-        const next = Math.min(body.length, at + 1 + r(40));
+        const next = Math.min(body.length, at + 1 + r(large ? 8192 : 40));
         got.push(...replacer.push(body.slice(at, next)));
         at = next;
       }

@@ -17,30 +17,44 @@ function matchesAt(buf: Uint8Array, pat: Uint8Array, at: number): boolean {
  * is rarely in any pattern, so a body is crossed in steps of about the shortest pattern's
  * length, whatever bytes it is made of. (One byte at a time, every byte of a base64 alphabet
  * soon appears in some secret, and the steps shrink to one.) With a one-byte pattern there is
- * no pair: each rule's first byte is looked for with indexOf instead.
+ * no pair, and in a short buffer (a header value) the table costs more than it saves: each
+ * rule's first byte is looked for with indexOf instead. The table is built on first need.
  */
-type Scanner = { rules: readonly Replacement[]; window: number; shift: Uint8Array | null };
+type Scanner = { rules: readonly Replacement[]; window: number; table: Uint8Array | null };
 
 const MAX_SHIFT = 255;
+const TABLE_FROM_BYTES = 4096;
 
-function scanner(rules: readonly Replacement[]): Scanner {
-  const sorted = rules.filter((r) => r.find.length > 0).sort((a, b) => b.find.length - a.find.length);
-  const window = Math.min(...sorted.map((r) => r.find.length));
-  if (sorted.length === 0 || window < 2) return { rules: sorted, window, shift: null };
-  const shift = new Uint8Array(1 << 16).fill(Math.min(window - 1, MAX_SHIFT));
-  for (const { find } of sorted) {
+/** One scanner per rule set: a response's headers and body share it. */
+const scanners = new WeakMap<readonly Replacement[], Scanner>();
+
+function scannerFor(rules: readonly Replacement[]): Scanner {
+  let s = scanners.get(rules);
+  if (!s) {
+    const sorted = rules.filter((r) => r.find.length > 0).sort((a, b) => b.find.length - a.find.length);
+    s = { rules: sorted, window: Math.min(...sorted.map((r) => r.find.length)), table: null };
+    scanners.set(rules, s);
+  }
+  return s;
+}
+
+function pairTable(rules: readonly Replacement[], window: number): Uint8Array {
+  const table = new Uint8Array(1 << 16).fill(Math.min(window - 1, MAX_SHIFT));
+  for (const { find } of rules) {
     for (let q = 1; q < window; q++) {
       const pair = (find[q - 1]! << 8) | find[q]!;
-      shift[pair] = Math.min(shift[pair]!, window - 1 - q);
+      table[pair] = Math.min(table[pair]!, window - 1 - q);
     }
   }
-  return { rules: sorted, window, shift };
+  return table;
 }
 
 /** The earliest (then longest) complete match at or after `from`, or null. */
 function nextMatch(buf: Uint8Array, s: Scanner, from: number): { at: number; rule: Replacement } | null {
-  const { window, shift, rules } = s;
-  if (!shift) return firstByteMatch(buf, rules, from);
+  const { window, rules } = s;
+  if (rules.length === 0) return null;
+  if (window < 2 || buf.length < TABLE_FROM_BYTES) return firstByteMatch(buf, rules, from);
+  const shift = (s.table ??= pairTable(rules, window));
   for (let at = from; at + window <= buf.length; ) {
     const end = at + window - 1;
     const step = shift[(buf[end - 1]! << 8) | buf[end]!]!;
@@ -88,14 +102,14 @@ function replaceComplete(buf: Uint8Array, s: Scanner, keepTail: number): { out: 
 
 export function replaceAllBytes(buf: Uint8Array, rules: readonly Replacement[]): Uint8Array {
   if (rules.length === 0) return buf;
-  const { out } = replaceComplete(buf, scanner(rules), 0);
+  const { out } = replaceComplete(buf, scannerFor(rules), 0);
   return concat(out);
 }
 
 /** The replacer's state over one stream: feed it chunks in order, then end it. */
 export function byteReplacer(rules: readonly Replacement[]): { push(chunk: Uint8Array): Uint8Array; end(): Uint8Array } {
   const keepTail = Math.max(0, ...rules.map((r) => r.find.length - 1));
-  const s = rules.length ? scanner(rules) : null;
+  const s = rules.length ? scannerFor(rules) : null;
   let carry = new Uint8Array(0);
   return {
     push(chunk) {

@@ -45,16 +45,18 @@ export function scrubText(text: string, rules: readonly Replacement[]): string {
 
 /**
  * A response safe to hand back: headers and a streaming body with every rule applied, read in
- * large chunks (fewer scans, and fewer pieces for every stage after the pipe). `onDelivered`
- * gets the number of body bytes passed on, once the body has ended, been cancelled or failed.
+ * large chunks (fewer scans, and fewer pieces for every stage after the pipe). `onDelivered`, if
+ * given, gets the number of body bytes passed on, once the body has ended, been cancelled or
+ * failed. With neither rules nor a count to take, the body passes as it is, with no stage at all.
  * `decoded`: the runtime decoded the body on fetch (gzip, br), so its encoding label is stale.
  */
-export function scrubResponse(res: Response, rules: readonly Replacement[], decoded: boolean, onDelivered: (bytes: number) => void): Response {
+export function scrubResponse(res: Response, rules: readonly Replacement[], decoded: boolean, onDelivered?: (bytes: number) => void): Response {
   const headers = new Headers();
   for (const [k, v] of res.headers) headers.append(k, scrubText(v, rules));
   if (decoded) headers.delete("content-encoding");
   // Scrubbing changes the length.
   if (decoded || rules.length) headers.delete("content-length");
-  const body = countedBody(res.body, onDelivered, rules.length ? byteReplacer(rules) : undefined);
+  const body =
+    rules.length || onDelivered ? countedBody(res.body, onDelivered ?? (() => undefined), rules.length ? byteReplacer(rules) : undefined) : res.body;
   return new Response(body, { status: res.status, statusText: res.statusText, headers });
 }

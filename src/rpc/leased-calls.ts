@@ -10,6 +10,7 @@ import type { AuditedEgress, LeasedCallRecord } from "../../actors/audit";
 import type { Caller } from "../../actors/dispatch-types";
 import type { LeaseGrant, LeasedResolution } from "../../actors/leases";
 import { describeArg } from "../../core/arg-shapes";
+import { countedBody } from "../../core/count-bytes";
 import { attemptMeta, egressDenied } from "../../core/egress-attempt";
 import { decide } from "../../core/egress-policy";
 import { CapstanError, asCapstanError } from "../../core/errors";
@@ -98,12 +99,15 @@ export class LeasedCalls {
       return Promise.reject(e);
     }
     const pipe = this.ctx.exports.EgressPipe({ props: { projectId: this.projectId } });
-    let settle!: (bytes: number) => void;
-    const bytesIn = new Promise<number>((resolve) => (settle = resolve));
-    return pipe.egress(request, { policy, approved: false }, (bytes: number) => settle(bytes)).then(
+    // Counted here rather than in the pipe: the body is read in large pieces here anyway, for
+    // capnweb (api.ts leaves a body from countedBody as it is), and no callback crosses RPC.
+    return pipe.egress(request, { policy, approved: false }).then(
       ({ response, meta: sent }) => {
+        let settle!: (bytes: number) => void;
+        const bytesIn = new Promise<number>((resolve) => (settle = resolve));
+        const counted = new Response(countedBody(response.body, settle), response);
         this.audit.add(record("ok", { ...sent, decision: "allow" }), bytesIn);
-        return response;
+        return counted;
       },
       (err: unknown) => {
         const e = asCapstanError(err);
