@@ -31,7 +31,12 @@ function streamedIfLarge(init: RequestInit | undefined): RequestInit | undefined
   const size =
     typeof body === "string" ? body.length * 3 : body instanceof Blob ? body.size : body instanceof ArrayBuffer || ArrayBuffer.isView(body) ? body.byteLength : 0;
   if (size <= STREAM_BODY_ABOVE) return init;
-  return { ...init, body: new Blob([body] as ConstructorParameters<typeof Blob>[0]).stream().pipeThrough(inPieces()) };
+  // As a stream the body loses the type fetch would give it (a string's text/plain, a Blob's
+  // own), which decides whether its placeholders are filled in: it is given here instead.
+  const headers = new Headers(init?.headers);
+  const implied = typeof body === "string" ? "text/plain;charset=UTF-8" : body instanceof Blob ? body.type : "";
+  if (implied && !headers.has("content-type")) headers.set("content-type", implied);
+  return { ...init, headers, body: new Blob([body] as ConstructorParameters<typeof Blob>[0]).stream().pipeThrough(inPieces()) };
 }
 
 function inPieces(): TransformStream<Uint8Array, Uint8Array> {
