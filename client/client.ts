@@ -3,6 +3,7 @@
 // working across reconnections: each call goes to the live session of the moment.
 import type { RpcStub } from "capnweb";
 import { Connection, type ConnectOptions, type ConnectionState, type Live } from "./connection.js";
+import { BIG_CHUNK_BYTES } from "../core/big-chunks.js";
 import { httpFetch } from "./http-fetch.js";
 import { call, perConnection } from "./per-connection.js";
 import { StreamSubscription } from "./subscription.js";
@@ -20,10 +21,9 @@ export type FetchOptions = { via?: "socket" | "http" };
  * Over the socket, a body held in memory travels as one capnweb message, and so does each chunk
  * of a stream; a message past capnweb's 32 MiB limit ends the whole session. So a body larger
  * than STREAM_BODY_ABOVE goes as a stream, and a stream's chunks go in pieces of at most
- * CHUNK_BYTES (the size the server sends bodies in).
+ * BIG_CHUNK_BYTES (the size the server sends bodies in).
  */
 const STREAM_BODY_ABOVE = 1 << 20;
-const CHUNK_BYTES = 64 * 1024;
 
 function streamedIfLarge(init: RequestInit | undefined): RequestInit | undefined {
   const body = init?.body;
@@ -42,7 +42,7 @@ function streamedIfLarge(init: RequestInit | undefined): RequestInit | undefined
 function inPieces(): TransformStream<Uint8Array, Uint8Array> {
   return new TransformStream({
     transform(chunk, controller) {
-      for (let at = 0; at < chunk.byteLength; at += CHUNK_BYTES) controller.enqueue(chunk.subarray(at, at + CHUNK_BYTES));
+      for (let at = 0; at < chunk.byteLength; at += BIG_CHUNK_BYTES) controller.enqueue(chunk.subarray(at, at + BIG_CHUNK_BYTES));
     },
   });
 }
